@@ -123,6 +123,9 @@ type Batch struct {
 	APIRequests int `json:"api_requests"`
 	// Records is the number of records in Payload, for logs and checks.
 	Records int `json:"records"`
+	// Error, when set, says the fetch failed: the batch carries no records, ends the run, and
+	// process logs the run as failed in Sync_Log without moving the cursor.
+	Error string `json:"error,omitempty"`
 	// Payload is the source-specific content: records plus reference data
 	// (hubspot.Payload for tickets, livechat.Payload for chats).
 	Payload json.RawMessage `json:"payload"`

@@ -97,11 +97,19 @@ func Parse(data []byte) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("yaml: %w", err)
-	}
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("yaml: %w", err)
+		}
+		// Unknown keys and mistyped values: the decoder went on, so they are reported
+		// together with every other problem.
+		for _, e := range te.Errors {
+			bad("yaml: %s", e)
+		}
+	}
 
 	if c.Timezone == "" {
 		c.Timezone = "America/Halifax"

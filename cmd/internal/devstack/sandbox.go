@@ -1,0 +1,94 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"supportsync.dev/shared/hubspot/hubspotfake"
+	"supportsync.dev/shared/sheets/sheetsfake"
+)
+
+// SandboxToken is the HubSpot token the sandbox accepts.
+const SandboxToken = "pat-sandbox-devstack"
+
+// Sandbox holds the local stand-ins the stack started: a HubSpot that speaks the real wire
+// format (with its rate limits unless turned off) and a Sheets v4-compatible store that
+// persists under the data directory and writes an .xlsx a person can open.
+type Sandbox struct {
+	HubSpot   *hubspotfake.Server // nil when HUBSPOT_API_BASE_URL is set
+	Tickets   *hubspotfake.Dataset
+	Sheets    *sheetsfake.Fake // nil when SHEETS_API_ENDPOINT is set
+	SheetPath string           // the .xlsx of the local sheet
+	servers   []*http.Server
+}
+
+// serve starts an HTTP server for h on a free loopback port and returns its URL.
+func (sb *Sandbox) serve(h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	sb.servers = append(sb.servers, srv)
+	go srv.Serve(l)
+	return "http://" + l.Addr().String(), nil
+}
+
+// Close stops the sandbox servers and saves the local sheet.
+func (sb *Sandbox) Close() {
+	for _, s := range sb.servers {
+		s.Close()
+	}
+	if sb.Sheets != nil {
+		sb.Sheets.Close()
+	}
+}
+
+// startSandbox starts what the configuration does not point elsewhere, and fills env with
+// its addresses and credentials.
+func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sandbox, error) {
+	sb := &Sandbox{}
+	if env["HUBSPOT_API_BASE_URL"] == "" {
+		sb.Tickets = hubspotfake.Generate(opts.Seed, opts.SandboxTickets, time.Now())
+		hopts := []hubspotfake.Option{hubspotfake.WithToken(SandboxToken)}
+		if opts.SandboxLimits {
+			hopts = append(hopts, hubspotfake.WithLimits(100, 5))
+		}
+		sb.HubSpot = hubspotfake.New(sb.Tickets, hopts...)
+		url, err := sb.serve(sb.HubSpot)
+		if err != nil {
+			return nil, err
+		}
+		env["HUBSPOT_API_BASE_URL"] = url
+		env["HUBSPOT_TOKEN"] = SandboxToken
+		delete(env, "HUBSPOT_TOKEN_SECRET")
+		if !opts.SandboxLimits {
+			env["HUBSPOT_RATE_PER_10S"] = "0"
+			env["HUBSPOT_SEARCH_RATE_PER_SECOND"] = "0"
+		}
+		fmt.Fprintf(opts.Out, "  sandbox HubSpot on %s: %s\n", url, sb.Tickets)
+	}
+	if env["SHEETS_API_ENDPOINT"] == "" {
+		if env["SPREADSHEET_ID"] == "" {
+			env["SPREADSHEET_ID"] = "local"
+		}
+		dir := filepath.Join(opts.DataDir, "sheets")
+		f, err := sheetsfake.Open(dir, sheetsfake.AutoCreate())
+		if err != nil {
+			return nil, fmt.Errorf("local sheet: %w", err)
+		}
+		sb.Sheets = f
+		url, err := sb.serve(f)
+		if err != nil {
+			return nil, err
+		}
+		env["SHEETS_API_ENDPOINT"] = url + "/"
+		sb.SheetPath = filepath.Join(dir, env["SPREADSHEET_ID"]+".xlsx")
+		fmt.Fprintf(opts.Out, "  local sheet on %s, saved to %s\n", url, sb.SheetPath)
+	}
+	return sb, nil
+}

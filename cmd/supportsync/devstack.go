@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"supportsync.dev/cmd/internal/devstack"
+	"supportsync.dev/shared/batch"
+)
+
+// cmdDevstack runs the local stack: a sync (full on first start), then incremental syncs on
+// an interval while serving; or with --once, one sync to the end.
+func cmdDevstack(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	fs := newFlags("devstack", out)
+	once := fs.Bool("once", false, "run one sync to the end, print its summary and exit (non-zero on failure)")
+	source := fs.String("source", "all", "tickets, chats or all")
+	mode := fs.String("mode", "", "full or incremental (default: full when the source has no cursor yet, else incremental)")
+	data := fs.String("data", ".devstack", "directory for local state (the local sheet, logs)")
+	interval := fs.Duration("interval", time.Minute, "time between incremental syncs when not --once")
+	tickets := fs.Int("sandbox-tickets", 2000, "tickets in the sandbox HubSpot")
+	limits := fs.Bool("sandbox-limits", true, "apply HubSpot's real rate limits in the sandbox")
+	stall := fs.Duration("stall", 2*time.Minute, "fail a sync that makes no progress for this long")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	sources, err := parseSources(*source)
+	if err != nil {
+		return usageError{err}
+	}
+	if *mode != "" && *mode != string(batch.Full) && *mode != string(batch.Incremental) {
+		return usageError{fmt.Errorf("--mode %q: want full or incremental", *mode)}
+	}
+	stack, err := devstack.Start(ctx, devstack.Options{
+		DataDir: *data, Getenv: getenv, Out: out, SandboxTickets: *tickets, SandboxLimits: *limits,
+	})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+
+	syncAll := func(m batch.Mode) error {
+		for _, src := range sources {
+			mm := m
+			if mm == "" {
+				mm = batch.Incremental
+				if _, found, err := stack.Store.Cursor(ctx, string(src)); err == nil && !found {
+					mm = batch.Full
+				}
+			}
+			sum, err := stack.Sync(ctx, src, mm, *stall)
+			printSummary(out, sum)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := syncAll(batch.Mode(*mode)); err != nil || *once {
+		return err
+	}
+	if stack.Sandbox.SheetPath != "" {
+		fmt.Fprintf(out, "the local sheet is %s\n", stack.Sandbox.SheetPath)
+	}
+	fmt.Fprintf(out, "syncing incrementally every %s; Ctrl-C to stop\n", *interval)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*interval):
+		}
+		stack.Sandbox.Churn(time.Now())
+		if err := syncAll(batch.Incremental); err != nil {
+			fmt.Fprintln(out, "sync failed:", err)
+		}
+	}
+}
+
+// parseSources expands --source.
+func parseSources(s string) ([]batch.Source, error) {
+	if s == "all" {
+		return devstack.Sources(), nil
+	}
+	src, err := batch.ParseSource(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, have := range devstack.Sources() {
+		if have == src {
+			return []batch.Source{src}, nil
+		}
+	}
+	return nil, fmt.Errorf("source %s is not available yet", s)
+}
+
+// printSummary prints a run's closing lines.
+func printSummary(out io.Writer, sum devstack.Summary) {
+	r := sum.Run
+	if r.ID == "" {
+		return
+	}
+	c := r.Counts
+	rate := 0.0
+	if sum.Seconds > 0 {
+		rate = float64(c.Fetched) / sum.Seconds
+	}
+	fmt.Fprintf(out, "run %s (%s %s): %s\n", r.ID, r.Source, r.Mode, r.State)
+	fmt.Fprintf(out, "  fetched %d  inserted %d  updated %d  deleted %d  excluded %d  rejected %d  warnings %d\n",
+		c.Fetched, c.Inserted, c.Updated, c.Deleted, c.Excluded, c.Rejected, c.Warnings)
+	fmt.Fprintf(out, "  api requests %d  sheets requests %d  seconds %.1f  records/s %.0f", c.APIRequests, c.SheetsRequests, sum.Seconds, rate)
+	if sum.ProcessPeakRSS > 0 {
+		fmt.Fprintf(out, "  process peak memory %.0f MiB", float64(sum.ProcessPeakRSS)/(1<<20))
+	}
+	fmt.Fprintln(out)
+}

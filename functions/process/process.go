@@ -1,0 +1,42 @@
+// Package process is the Process Cloud Function: triggered by each raw batch on the
+// raw-batches topic, it lands the batch in Google Sheets and finishes runs. The logic lives in
+// supportsync.dev/shared/process; this package only adapts the trigger. Deploy it
+// single-instance with concurrency 1: Sheets upserts must not race.
+package process
+
+import (
+	"context"
+	"os"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	// The buildpack requires the framework's funcframework package in vendor/.
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+
+	"supportsync.dev/shared/app"
+)
+
+func init() {
+	functions.CloudEvent("Process", processBatch)
+}
+
+// service is built on the first invocation and reused by the instance.
+var service = app.NewLazy(func(ctx context.Context) (*app.Process, error) {
+	return app.NewProcess(ctx, os.Getenv)
+})
+
+// processBatch lands one raw batch. An error makes Pub/Sub redeliver it (and dead-letter it
+// after the subscription's maximum delivery attempts).
+func processBatch(ctx context.Context, e event.Event) error {
+	p, err := service.Get(ctx)
+	if err != nil {
+		return err
+	}
+	msg, err := app.DecodeEvent(e.Data())
+	if err != nil {
+		p.Log.Error("bad event", "event", "batch_poison", "id", e.ID(), "error", err.Error())
+		return err
+	}
+	return p.HandleBatch(ctx, msg)
+}

@@ -1,0 +1,587 @@
+package normalize
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"supportsync.dev/shared/livechat"
+	"supportsync.dev/shared/table"
+	"supportsync.dev/shared/team"
+)
+
+// Handled By values.
+const (
+	ChatHuman      = "Human"
+	ChatBot        = "Bot"
+	ChatBotToHuman = "Bot → Human"
+	ChatUnanswered = "Unanswered"
+)
+
+// Rating values.
+const (
+	ChatRatingGood = "good"
+	ChatRatingBad  = "bad"
+)
+
+// Chats normalizes a chats raw batch into rows of table.Chats, one per thread (list_archives
+// entry), by the design's rules. It is pure and allocates little: a batch of 100,000 threads
+// takes well under a second.
+//
+// Decisions where the design is silent:
+//   - Who is who. A chat user of type customer is the customer, and nothing about it (name,
+//     email) is ever written. An agent-type user, or an event author that is not a chat user,
+//     is a bot when p.Bots lists its id or the team member it resolves to has role bot;
+//     otherwise it is a human when it is a chat user of type agent, is in p.Agents, resolves
+//     to a team member, or its id contains "@" (agent ids are emails). Any other author is
+//     unknown: its messages count for nobody, and the thread gets one warning.
+//   - Names: the team member found by Lookup(user id, user email, user name) gives the
+//     standard name; else the user's name from chat.users, p.Agents or p.Bots; else the id.
+//   - Message order: events are ordered by created_at, then by position. When an event's
+//     created_at is missing or bad it gets a warning, the array order is used as is, and any
+//     time measured from or to that event is empty.
+//   - A visibility other than "agents" (including none) counts as visible to the customer.
+//   - Handled By when both wrote but no human message follows a bot message (a survey bot
+//     after the agent, say): Human. Human, bot, human is Bot → Human, as the design reads.
+//   - A chat_transferred event is a handover when it comes before any human message and
+//     either a bot has already written in the thread or its initiator is a bot (ChatBot's
+//     "Transfer chat" action may transfer before writing). The first such event is the
+//     handover time. A transfer between humans is not a handover.
+//   - First Response Seconds: from the first customer message to the first team message
+//     after it (a proactive greeting before the customer wrote does not count).
+//   - First Human Response Seconds: from the handover event if any; else, when a bot wrote
+//     before the first human message, from the last such bot message; else from the first
+//     customer message — to the first human message after that start. Seconds and minutes
+//     are rounded to 2 decimals; a negative span is empty.
+//   - Ended is the latest event of any type (system messages included, as the design says
+//     "its last event"); a thread without events (restricted_access) has empty Ended and
+//     Duration Minutes and no warning. Started is never guessed: an unusable created_at is an
+//     empty Started (and Weekend) and a warning.
+//   - A date before 2000 or after 2100 is out of range: empty and a warning.
+//   - Rating comes from thread properties.rating only (the source of truth; the rating system
+//     messages are an audit trail): score 1 good, 0 bad, none empty; another score is empty
+//     and a warning. Rating Comment is written whenever present.
+//   - Group: the first non-zero group of the thread's access (else the chat's); group 0
+//     ("everyone") only when it is the sole group; its name from p.Groups, else its id.
+//   - Tags: in API order, joined with ", ".
+//   - Duplicate thread ids in one batch: the last entry wins, at its position.
+//   - A thread without an id is rejected (Rejection.ID is the chat id).
+func Chats(p livechat.Payload, tc *team.Config, syncedAt time.Time) Result {
+	if tc == nil {
+		tc = team.Default()
+	}
+	n := newChatNormalizer(p, tc, syncedAt)
+	return n.run()
+}
+
+// chatColumns is the width of a Chats row.
+var chatColumns = len(table.Chats.Columns)
+
+// Column positions in table.Chats.
+const (
+	chatColThread = iota
+	chatColChat
+	chatColStarted
+	chatColEnded
+	chatColDuration
+	chatColGroup
+	chatColHandledBy
+	chatColBot
+	chatColAgent
+	chatColTransferred
+	chatColFirstResponse
+	chatColFirstHuman
+	chatColCustomerMsgs
+	chatColAgentMsgs
+	chatColRating
+	chatColRatingComment
+	chatColTags
+	chatColWeekend
+	chatColSyncedAt
+)
+
+const (
+	chatMinYear = 2000
+	chatMaxYear = 2100
+)
+
+type chatRole uint8
+
+const (
+	chatUnknown chatRole = iota
+	chatCustomer
+	chatHuman
+	chatBotRole
+)
+
+type chatActor struct {
+	role chatRole
+	name string
+}
+
+var chatCustomerActor = &chatActor{role: chatCustomer}
+
+type chatUser struct {
+	id    string
+	actor *chatActor
+}
+
+type chatNormalizer struct {
+	p        livechat.Payload
+	tc       *team.Config
+	loc      *time.Location
+	synced   table.Cell
+	bots     map[string]*livechat.Bot
+	botNames map[string]bool
+	agents   map[string]*livechat.Agent
+	groups   map[int]string
+	// actors caches resolved users: key "u:"+id for agent-type chat users, "a:"+id for
+	// authors that are not chat users.
+	actors   map[string]*chatActor
+	workdays map[int]bool
+	res      Result
+
+	// scratch, reused per thread
+	users []chatUser
+	times []int64 // unix microseconds; chatNoTime when unusable
+	order []int
+}
+
+const chatNoTime int64 = math.MinInt64
+
+func newChatNormalizer(p livechat.Payload, tc *team.Config, syncedAt time.Time) *chatNormalizer {
+	n := &chatNormalizer{
+		p:        p,
+		tc:       tc,
+		loc:      tc.Location,
+		bots:     make(map[string]*livechat.Bot, len(p.Bots)),
+		botNames: make(map[string]bool, len(p.Bots)),
+		agents:   make(map[string]*livechat.Agent, len(p.Agents)),
+		groups:   make(map[int]string, len(p.Groups)),
+		actors:   map[string]*chatActor{},
+		workdays: map[int]bool{},
+	}
+	if n.loc == nil {
+		n.loc = time.UTC
+	}
+	if !syncedAt.IsZero() {
+		n.synced = table.TimeCell(syncedAt.In(n.loc))
+	}
+	for i := range p.Bots {
+		b := &p.Bots[i]
+		n.bots[b.ID] = b
+		if b.Name != "" {
+			n.botNames[strings.ToLower(b.Name)] = true
+		}
+	}
+	for i := range p.Agents {
+		n.agents[p.Agents[i].ID] = &p.Agents[i]
+	}
+	for _, g := range p.Groups {
+		n.groups[g.ID] = g.Name
+	}
+	return n
+}
+
+func (n *chatNormalizer) run() Result {
+	cs := n.p.Chats
+	last := make(map[string]int, len(cs))
+	for i := range cs {
+		if k := cs[i].Thread.ID; k != "" {
+			last[k] = i
+		}
+	}
+	cells := make([]table.Cell, len(last)*chatColumns)
+	n.res.Rows = make([]table.Row, 0, len(last))
+	for i := range cs {
+		c := &cs[i]
+		key := c.Thread.ID
+		if key == "" {
+			id := c.ID
+			if id == "" {
+				id = "#" + strconv.Itoa(i+1)
+			}
+			n.res.Rejected = append(n.res.Rejected, Rejection{
+				ID:     id,
+				Reason: "entry #" + strconv.Itoa(i+1) + " of the batch (chat " + strconv.Quote(c.ID) + ") has a thread without id",
+			})
+			continue
+		}
+		if last[key] != i {
+			continue
+		}
+		row := table.Row(cells[:chatColumns:chatColumns])
+		cells = cells[chatColumns:]
+		n.fill(row, c)
+		n.res.Rows = append(n.res.Rows, row)
+	}
+	return n.res
+}
+
+// actor resolves an agent-type chat user (listed) or an author missing from chat.users.
+func (n *chatNormalizer) actor(id, name, email string, listed bool) *chatActor {
+	key := "a:" + id
+	if listed {
+		key = "u:" + id
+	}
+	if a, ok := n.actors[key]; ok {
+		return a
+	}
+	bot := n.bots[id]
+	ag := n.agents[id]
+	if name == "" {
+		if bot != nil {
+			name = bot.Name
+		} else if ag != nil {
+			name = ag.Name
+		}
+	}
+	m := n.tc.Lookup(id, email, name)
+	a := &chatActor{}
+	switch {
+	case bot != nil || (m != nil && m.Role == team.Bot):
+		a.role = chatBotRole
+	case listed || ag != nil || m != nil || strings.Contains(id, "@"):
+		a.role = chatHuman
+	default:
+		a.role = chatUnknown
+	}
+	switch {
+	case m != nil:
+		a.name = m.Name
+	case name != "":
+		a.name = name
+	default:
+		a.name = id
+	}
+	n.actors[key] = a
+	return a
+}
+
+func (n *chatNormalizer) author(id string) *chatActor {
+	if id == "" {
+		return nil
+	}
+	for i := range n.users {
+		if n.users[i].id == id {
+			return n.users[i].actor
+		}
+	}
+	return n.actor(id, "", "", false)
+}
+
+func chatIsMessage(e *livechat.Event) bool {
+	switch e.Type {
+	case livechat.EventMessage, livechat.EventRichMessage, livechat.EventFile:
+		return e.Visibility != livechat.VisibilityAgents
+	}
+	return false
+}
+
+// chatTime parses an API timestamp into unix microseconds.
+func chatTime(s string) (int64, bool) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return 0, false
+	}
+	if y := t.UTC().Year(); y < chatMinYear || y > chatMaxYear {
+		return 0, false
+	}
+	return t.UnixMicro(), true
+}
+
+func (n *chatNormalizer) warn(key, what, raw string) {
+	if len(n.res.WarningSamples) >= MaxWarningSamples {
+		n.res.Warnings++
+		return
+	}
+	if len(raw) > 64 {
+		raw = raw[:64] + "…"
+	}
+	n.res.Warn("thread " + key + ": " + what + " " + strconv.Quote(raw))
+}
+
+func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
+	th := &c.Thread
+	key := th.ID
+	row[chatColThread] = table.TextCell(key)
+	row[chatColChat] = table.TextCell(c.ID)
+
+	// Who is in the chat.
+	n.users = n.users[:0]
+	for i := range c.Users {
+		u := &c.Users[i]
+		if u.Type == livechat.UserCustomer {
+			n.users = append(n.users, chatUser{id: u.ID, actor: chatCustomerActor})
+			continue
+		}
+		n.users = append(n.users, chatUser{id: u.ID, actor: n.actor(u.ID, u.Name, u.Email, true)})
+	}
+
+	// Times and order.
+	evs := th.Events
+	n.times = n.times[:0]
+	sorted, allOK := true, true
+	prev := int64(math.MinInt64)
+	for i := range evs {
+		t, ok := chatTime(evs[i].CreatedAt)
+		if !ok {
+			n.warn(key, "event "+evs[i].ID+" created_at", evs[i].CreatedAt)
+			t, allOK = chatNoTime, false
+		} else if t < prev {
+			sorted = false
+		} else {
+			prev = t
+		}
+		n.times = append(n.times, t)
+	}
+	var order []int
+	if !sorted && allOK {
+		n.order = n.order[:0]
+		for i := range evs {
+			n.order = append(n.order, i)
+		}
+		times := n.times
+		slices.SortStableFunc(n.order, func(a, b int) int {
+			switch {
+			case times[a] < times[b]:
+				return -1
+			case times[a] > times[b]:
+				return 1
+			}
+			return 0
+		})
+		order = n.order
+	}
+
+	var (
+		custMsgs, teamMsgs, botMsgs, humanMsgs int
+		firstBot, firstHuman                   *chatActor
+		humanAfterBot                          bool
+		firstCust, firstTeamAfterCust          = chatNoTime, chatNoTime
+		custSeen, teamAfterCustSeen            bool
+		lastBotBeforeHuman                     = chatNoTime
+		firstHumanT, firstHumanAfterCustT      = chatNoTime, chatNoTime
+		humanAfterCustSeen                     bool
+		handover                               = chatNoTime
+		handoverSeen                           bool
+		ended                                  = chatNoTime
+		unknown                                string
+		botBeforeFirstHuman                    bool
+		handoverBeforeFirstHuman               bool
+		fhStart                                = chatNoTime
+		fhEnd                                  = chatNoTime
+	)
+	for j := range evs {
+		i := j
+		if order != nil {
+			i = order[j]
+		}
+		e := &evs[i]
+		t := n.times[i]
+		if t != chatNoTime && t > ended {
+			ended = t
+		}
+		if e.Type == livechat.EventSystemMessage {
+			if e.SystemMessageType == livechat.SystemChatTransferred && !handoverSeen && humanMsgs == 0 &&
+				(botMsgs > 0 || n.isBotName(e.TextVar("initiator"))) {
+				handoverSeen, handover = true, t
+			}
+			continue
+		}
+		if !chatIsMessage(e) {
+			continue
+		}
+		a := n.author(e.AuthorID)
+		if a == nil || a.role == chatUnknown {
+			if unknown == "" {
+				unknown = e.AuthorID
+				if unknown == "" {
+					unknown = "(none)"
+				}
+			}
+			continue
+		}
+		switch a.role {
+		case chatCustomer:
+			custMsgs++
+			if !custSeen {
+				custSeen, firstCust = true, t
+			}
+			continue
+		case chatBotRole:
+			botMsgs++
+			if firstBot == nil {
+				firstBot = a
+			}
+			if humanMsgs == 0 {
+				lastBotBeforeHuman = t
+			}
+		case chatHuman:
+			if humanMsgs == 0 {
+				firstHuman, firstHumanT = a, t
+				botBeforeFirstHuman = botMsgs > 0
+				handoverBeforeFirstHuman = handoverSeen
+			}
+			humanMsgs++
+			if botMsgs > 0 {
+				humanAfterBot = true
+			}
+			if custSeen && !humanAfterCustSeen {
+				humanAfterCustSeen, firstHumanAfterCustT = true, t
+			}
+		}
+		teamMsgs++
+		if custSeen && !teamAfterCustSeen {
+			teamAfterCustSeen, firstTeamAfterCust = true, t
+		}
+	}
+	if unknown != "" {
+		n.warn(key, "message author is not a chat user, agent or bot; not counted:", unknown)
+	}
+
+	// Started, Ended, Duration, Weekend.
+	started, startOK := chatTime(th.CreatedAt)
+	if !startOK {
+		n.warn(key, "created_at", th.CreatedAt)
+	} else {
+		st := time.UnixMicro(started).In(n.loc)
+		row[chatColStarted] = table.TimeCell(st)
+		row[chatColWeekend] = table.BoolCell(!n.isWorkday(st))
+	}
+	if ended != chatNoTime {
+		row[chatColEnded] = table.TimeCell(time.UnixMicro(ended).In(n.loc))
+		if startOK {
+			if ended >= started {
+				row[chatColDuration] = table.NumberCell(chatRound2(float64(ended-started) / 60e6))
+			} else {
+				n.warn(key, "last event is before created_at", th.CreatedAt)
+			}
+		}
+	}
+
+	row[chatColGroup] = table.TextCell(n.group(c))
+
+	// Handled By, Bot, Agent, Transferred.
+	var handled string
+	switch {
+	case teamMsgs == 0:
+		handled = ChatUnanswered
+	case humanMsgs == 0:
+		handled = ChatBot
+	case humanAfterBot:
+		handled = ChatBotToHuman
+	default:
+		handled = ChatHuman
+	}
+	row[chatColHandledBy] = table.TextCell(handled)
+	if firstBot != nil {
+		row[chatColBot] = table.TextCell(firstBot.name)
+	}
+	if firstHuman != nil {
+		row[chatColAgent] = table.TextCell(firstHuman.name)
+	}
+	row[chatColTransferred] = table.BoolCell(handled == ChatBotToHuman || handoverSeen)
+
+	// Response times.
+	if custSeen && teamAfterCustSeen {
+		row[chatColFirstResponse] = chatSeconds(firstCust, firstTeamAfterCust)
+	}
+	if firstHuman != nil {
+		switch {
+		case handoverBeforeFirstHuman:
+			fhStart, fhEnd = handover, firstHumanT
+		case botBeforeFirstHuman:
+			fhStart, fhEnd = lastBotBeforeHuman, firstHumanT
+		case custSeen && humanAfterCustSeen:
+			fhStart, fhEnd = firstCust, firstHumanAfterCustT
+		}
+		row[chatColFirstHuman] = chatSeconds(fhStart, fhEnd)
+	}
+
+	row[chatColCustomerMsgs] = table.NumberCell(float64(custMsgs))
+	row[chatColAgentMsgs] = table.NumberCell(float64(teamMsgs))
+
+	// Rating.
+	if r := th.Properties.Rating; r != nil {
+		if r.Score != nil {
+			switch *r.Score {
+			case 1:
+				row[chatColRating] = table.TextCell(ChatRatingGood)
+			case 0:
+				row[chatColRating] = table.TextCell(ChatRatingBad)
+			default:
+				n.warn(key, "rating score", strconv.Itoa(*r.Score))
+			}
+		}
+		row[chatColRatingComment] = table.TextCell(r.Comment)
+	}
+
+	switch len(th.Tags) {
+	case 0:
+	case 1:
+		row[chatColTags] = table.TextCell(th.Tags[0])
+	default:
+		row[chatColTags] = table.TextCell(strings.Join(th.Tags, ", "))
+	}
+	row[chatColSyncedAt] = n.synced
+}
+
+// isBotName reports whether a chat_transferred initiator names a bot (by id or name).
+func (n *chatNormalizer) isBotName(s string) bool {
+	if s == "" {
+		return false
+	}
+	if n.bots[s] != nil || n.botNames[strings.ToLower(s)] {
+		return true
+	}
+	m := n.tc.Lookup(s)
+	return m != nil && m.Role == team.Bot
+}
+
+func (n *chatNormalizer) group(c *livechat.Chat) string {
+	var ids []int
+	if c.Thread.Access != nil && len(c.Thread.Access.GroupIDs) > 0 {
+		ids = c.Thread.Access.GroupIDs
+	} else if c.Access != nil {
+		ids = c.Access.GroupIDs
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	id := ids[0]
+	for _, g := range ids {
+		if g != 0 {
+			id = g
+			break
+		}
+	}
+	if name, ok := n.groups[id]; ok && name != "" {
+		return name
+	}
+	return strconv.Itoa(id)
+}
+
+func (n *chatNormalizer) isWorkday(local time.Time) bool {
+	y, m, d := local.Date()
+	k := y*10000 + int(m)*100 + d
+	w, ok := n.workdays[k]
+	if !ok {
+		w = n.tc.IsWorkday(local)
+		n.workdays[k] = w
+	}
+	return w
+}
+
+// chatSeconds is the span from a to b in seconds, empty when either is unknown or b is
+// before a.
+func chatSeconds(a, b int64) table.Cell {
+	if a == chatNoTime || b == chatNoTime || b < a {
+		return table.Cell{}
+	}
+	return table.NumberCell(chatRound2(float64(b-a) / 1e6))
+}
+
+func chatRound2(x float64) float64 { return math.Round(x*100) / 100 }

@@ -1,0 +1,309 @@
+// Package process lands raw batches: it normalizes a batch's records, upserts the rows into
+// the source's tab, records the batch in the run ledger, and when every batch of a run has
+// landed it finishes the run — trims rows past the retention window, removes rows a full run
+// no longer saw, appends the Sync_Log row, advances the cursor and announces the run.
+// Every step is idempotent, so a redelivered or replayed batch changes nothing.
+package process
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"supportsync.dev/shared/batch"
+	"supportsync.dev/shared/hubspot"
+	"supportsync.dev/shared/normalize"
+	"supportsync.dev/shared/sheets"
+	"supportsync.dev/shared/state"
+	"supportsync.dev/shared/table"
+	"supportsync.dev/shared/team"
+)
+
+// Sink is where rows land (the Sheets sink in production).
+type Sink interface {
+	Ensure(ctx context.Context, schemas ...table.Schema) error
+	Upsert(ctx context.Context, s table.Schema, rows []table.Row, remove []string) (sheets.Result, error)
+	Prune(ctx context.Context, s table.Schema, keep func(table.Row) bool) (int, error)
+	Append(ctx context.Context, s table.Schema, rows []table.Row) error
+	Rows(ctx context.Context, s table.Schema) ([]table.Row, error)
+	Requests() (reads, writes int64)
+}
+
+// Publisher sends a message and waits until it is accepted.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, data []byte, attrs map[string]string) (string, error)
+}
+
+// Normalizer turns one source's batch payload into rows of its tab.
+type Normalizer struct {
+	Schema    table.Schema
+	Normalize func(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (normalize.Result, error)
+}
+
+// TicketsNormalizer normalizes HubSpot ticket batches into the Tickets tab.
+var TicketsNormalizer = Normalizer{
+	Schema: table.Tickets,
+	Normalize: func(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (normalize.Result, error) {
+		var p hubspot.Payload
+		if err := json.Unmarshal(payload, &p); err != nil {
+			return normalize.Result{}, fmt.Errorf("tickets payload: %w", err)
+		}
+		return normalize.Tickets(p, tc, syncedAt), nil
+	},
+}
+
+// ErrPoison marks a batch that can never be processed; it is retried a bounded number of
+// times by Pub/Sub and then dead-lettered, and its run stays incomplete.
+var ErrPoison = errors.New("poison batch")
+
+// Service lands batches. One Service serves one spreadsheet and must be its only writer.
+type Service struct {
+	Store   *state.Store
+	Sink    Sink
+	Team    *team.Config
+	Sources map[batch.Source]Normalizer
+	// Retention is the rolling window: rows whose Created / Started is older are removed.
+	Retention time.Duration
+	LeaseTTL  time.Duration
+	// Publisher and CompletedTopic announce finished runs (optional).
+	Publisher      Publisher
+	CompletedTopic string
+	Now            func() time.Time
+	Log            *slog.Logger
+
+	mu sync.Mutex // serializes batches: Sheets upserts are read-modify-write
+}
+
+// Outcome says what Handle did with a batch.
+type Outcome struct {
+	RunID     string
+	Seq       int
+	Duplicate bool // the batch had landed before; nothing was written
+	Counts    state.Counts
+	// Finished is set when this batch completed its run.
+	Finished *state.Run
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+// Handle lands one encoded batch. An error wrapping ErrPoison means the batch is bad; any
+// other error is worth a retry.
+func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
+	b, err := batch.Decode(data)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("%w: %w", ErrPoison, err)
+	}
+	out := Outcome{RunID: b.RunID, Seq: b.Seq}
+	norm, ok := s.Sources[b.Source]
+	if !ok {
+		return out, fmt.Errorf("%w: no normalizer for source %q", ErrPoison, b.Source)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	landed, err := s.Store.BatchLanded(ctx, b.RunID, b.Seq)
+	if err != nil {
+		return out, err
+	}
+	if landed {
+		out.Duplicate = true
+		s.log().Info("batch already landed", "event", "batch_duplicate", "run_id", b.RunID, "seq", b.Seq)
+		run, ok, err := s.Store.Run(ctx, b.RunID)
+		if err != nil || !ok {
+			return out, err
+		}
+		// A crash after the last batch landed but before the run finished: finish it now.
+		return s.maybeFinish(ctx, out, run, norm.Schema, b)
+	}
+	if b.Error != "" {
+		return s.failRun(ctx, out, b)
+	}
+
+	syncedAt := s.now().In(s.Team.Location)
+	res, err := norm.Normalize(b.Payload, s.Team, syncedAt)
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrPoison, err)
+	}
+	for _, r := range res.Rejected {
+		s.log().Warn("record rejected", "event", "record_rejected", "run_id", b.RunID, "seq", b.Seq,
+			"record_id", r.ID, "reason", r.Reason)
+	}
+	if res.Warnings > 0 {
+		s.log().Warn("values left empty", "event", "record_warnings", "run_id", b.RunID, "seq", b.Seq,
+			"warnings", res.Warnings, "samples", res.WarningSamples)
+	}
+
+	r0, w0 := s.Sink.Requests()
+	if err := s.Sink.Ensure(ctx, norm.Schema, table.SyncLog); err != nil {
+		return out, err
+	}
+	up, err := s.Sink.Upsert(ctx, norm.Schema, res.Rows, res.Excluded)
+	if err != nil {
+		return out, err
+	}
+	r1, w1 := s.Sink.Requests()
+	out.Counts = state.Counts{
+		Fetched: b.Records, Inserted: up.Inserted, Updated: up.Updated, Deleted: up.Deleted,
+		Excluded: len(res.Excluded), Rejected: len(res.Rejected), Warnings: res.Warnings,
+		APIRequests: b.APIRequests, SheetsRequests: int((r1 - r0) + (w1 - w0)),
+	}
+	rec := state.BatchRecord{Seq: b.Seq, Last: b.Last, HighWater: b.HighWater, Counts: out.Counts}
+	if b.Mode == batch.Full {
+		rec.Keys = make([]string, 0, len(res.Rows)+len(res.Excluded))
+		for _, row := range res.Rows {
+			rec.Keys = append(rec.Keys, row.Key())
+		}
+	}
+	run, recorded, err := s.Store.LandBatch(ctx, b.RunID, rec, s.LeaseTTL)
+	if err != nil {
+		return out, err
+	}
+	out.Duplicate = !recorded
+	s.log().Info("batch landed", "event", "batch_landed", "run_id", b.RunID, "source", b.Source, "seq", b.Seq,
+		"last", b.Last, "records", b.Records, "inserted", up.Inserted, "updated", up.Updated, "deleted", up.Deleted,
+		"excluded", len(res.Excluded), "rejected", len(res.Rejected), "landed", run.Landed, "expected", run.Expected)
+	return s.maybeFinish(ctx, out, run, norm.Schema, b)
+}
+
+// maybeFinish finishes the run once every batch has landed and it is not finished yet.
+func (s *Service) maybeFinish(ctx context.Context, out Outcome, run state.Run, schema table.Schema, b *batch.Batch) (Outcome, error) {
+	if !s.Store.Landed(run) || run.State == "completed" || run.State == "failed" {
+		return out, nil
+	}
+	r0, w0 := s.Sink.Requests()
+	final := run.Counts
+	keep := s.retentionKeep(schema)
+	if batch.Mode(run.Mode) == batch.Full {
+		seen, err := s.Store.SeenKeys(ctx, run.ID)
+		if err != nil {
+			return out, err
+		}
+		inWindow := keep
+		keep = func(r table.Row) bool {
+			_, ok := seen[r.Key()]
+			return ok && inWindow(r)
+		}
+	}
+	deleted, err := s.Sink.Prune(ctx, schema, keep)
+	if err != nil {
+		return out, err
+	}
+	final.Deleted += deleted
+	finished := s.now()
+	msg := fmt.Sprintf("%d warnings", final.Warnings)
+	if !b.WindowFrom.IsZero() {
+		msg = fmt.Sprintf("window %s to %s; %s", b.WindowFrom.UTC().Format(time.RFC3339), b.WindowTo.UTC().Format(time.RFC3339), msg)
+	}
+	r1, w1 := s.Sink.Requests()
+	final.SheetsRequests += int((r1 - r0) + (w1 - w0))
+	if err := s.appendLog(ctx, run, "completed", final, finished, msg); err != nil {
+		return out, err
+	}
+	done, _, err := s.Store.CompleteRun(ctx, run.ID, final, msg)
+	if err != nil {
+		return out, err
+	}
+	out.Finished = &done
+	s.log().Info("run completed", "event", "run_completed", "run_id", run.ID, "source", run.Source, "mode", run.Mode,
+		"fetched", final.Fetched, "inserted", final.Inserted, "updated", final.Updated, "deleted", final.Deleted,
+		"excluded", final.Excluded, "rejected", final.Rejected, "api_requests", final.APIRequests,
+		"sheets_requests", final.SheetsRequests, "seconds", finished.Sub(run.Started).Seconds())
+	s.announce(ctx, done)
+	return out, nil
+}
+
+// retentionKeep keeps rows whose date column is inside the retention window (or empty: a row
+// whose date could not be read is kept rather than guessed old).
+func (s *Service) retentionKeep(schema table.Schema) func(table.Row) bool {
+	if schema.DateColumn < 0 || s.Retention <= 0 {
+		return func(table.Row) bool { return true }
+	}
+	cutoff := s.now().Add(-s.Retention)
+	return func(r table.Row) bool {
+		if schema.DateColumn >= len(r) {
+			return true
+		}
+		c := r[schema.DateColumn]
+		return c.Kind != table.DateTime || !c.T.Before(cutoff)
+	}
+}
+
+// failRun records a fetch failure: Sync_Log row, run failed, cursor untouched.
+func (s *Service) failRun(ctx context.Context, out Outcome, b *batch.Batch) (Outcome, error) {
+	run, ok, err := s.Store.Run(ctx, b.RunID)
+	if err != nil {
+		return out, err
+	}
+	if !ok {
+		run = state.Run{ID: b.RunID, Source: string(b.Source), Mode: string(b.Mode), Started: b.RunStarted}
+	}
+	if err := s.Sink.Ensure(ctx, table.SyncLog); err != nil {
+		return out, err
+	}
+	if err := s.appendLog(ctx, run, "failed", run.Counts, s.now(), b.Error); err != nil {
+		return out, err
+	}
+	if err := s.Store.FailRun(ctx, b.RunID, b.Error); err != nil {
+		return out, err
+	}
+	s.log().Error("run failed", "event", "run_failed", "run_id", b.RunID, "source", b.Source, "error", b.Error)
+	return out, nil
+}
+
+// appendLog appends the run's Sync_Log row (its Sheets Requests count every request of the
+// run except this read-and-append of the log itself) unless the run already has one (a finish that
+// crashed after the append and is being redone).
+func (s *Service) appendLog(ctx context.Context, run state.Run, status string, c state.Counts, finished time.Time, msg string) error {
+	rows, err := s.Sink.Rows(ctx, table.SyncLog)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.Key() == run.ID {
+			return nil
+		}
+	}
+	loc := s.Team.Location
+	num := func(n int) table.Cell { return table.NumberCell(float64(n)) }
+	seconds := finished.Sub(run.Started).Seconds()
+	row := table.Row{
+		table.TextCell(run.ID), table.TextCell(run.Source), table.TextCell(run.Mode),
+		table.TimeCell(run.Started.In(loc)), table.TimeCell(finished.In(loc)), table.TextCell(status),
+		num(c.Fetched), num(c.Inserted), num(c.Updated), num(c.Deleted), num(c.Excluded), num(c.Rejected),
+		num(c.APIRequests), num(c.SheetsRequests), table.NumberCell(float64(int(seconds*10+0.5)) / 10),
+		table.TextCell(strings.TrimSpace(msg)),
+	}
+	return s.Sink.Append(ctx, table.SyncLog, []table.Row{row})
+}
+
+// announce publishes the finished run on the runs-completed topic (best effort: the run has
+// landed whatever happens here).
+func (s *Service) announce(ctx context.Context, run state.Run) {
+	if s.Publisher == nil || s.CompletedTopic == "" {
+		return
+	}
+	data, _ := json.Marshal(map[string]any{
+		"run_id": run.ID, "source": run.Source, "mode": run.Mode, "state": run.State,
+		"high_water": run.HighWater, "finished": run.Finished,
+	})
+	if _, err := s.Publisher.Publish(ctx, s.CompletedTopic, data, map[string]string{"source": run.Source}); err != nil {
+		s.log().Warn("announce run", "event", "announce_failed", "run_id", run.ID, "error", err.Error())
+	}
+}

@@ -1,0 +1,306 @@
+// Package sheets is the Google Sheets sink: it creates the contract tabs, upserts typed rows by
+// key, prunes rows and appends the run log, on the Sheets API v4 with few, batched requests.
+//
+// A Sink assumes it is the only writer of its spreadsheet's contract columns: the process runs
+// single-instance (one run per source at a time), and inside the process the Sink serializes
+// the calls on each tab with a mutex, so calls on different tabs may run concurrently. Two
+// processes upserting the same tab at the same time race between the key read and the write.
+package sheets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+	"google.golang.org/api/sheets/v4"
+	"supportsync.dev/shared/table"
+)
+
+// NewService builds a Sheets API client. With an endpoint (a fake or a local store) the client
+// talks to it without Google credentials, through hc when given; without one it uses
+// Application Default Credentials with the spreadsheets scope.
+func NewService(ctx context.Context, endpoint string, hc *http.Client) (*sheets.Service, error) {
+	var opts []option.ClientOption
+	if endpoint != "" {
+		if !strings.HasSuffix(endpoint, "/") {
+			endpoint += "/"
+		}
+		opts = append(opts, option.WithEndpoint(endpoint), option.WithoutAuthentication())
+		if hc != nil {
+			opts = append(opts, option.WithHTTPClient(hc))
+		}
+	} else {
+		opts = append(opts, option.WithScopes(sheets.SpreadsheetsScope))
+	}
+	svc, err := sheets.NewService(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sheets.NewService: %w", err)
+	}
+	return svc, nil
+}
+
+// Default limits of a Sink.
+const (
+	// DefaultMaxCells is the default cell budget of one write request: a batch of 10,000 rows
+	// of the widest contract tab (19 columns) fits in one request.
+	DefaultMaxCells = 200_000
+	// DefaultMaxBytes is the default size budget of one write request's JSON body; the API
+	// rejects bodies over 10 MiB.
+	DefaultMaxBytes = 8 << 20
+	// DefaultMaxAttempts bounds the attempts of one HTTP call (the first one included).
+	DefaultMaxAttempts = 8
+	// MaxCellChars is the most characters the API stores in one cell; longer texts are truncated.
+	MaxCellChars = 50_000
+)
+
+// Option configures a Sink.
+type Option func(*Sink)
+
+// WithLogger sets the logger for warnings and retries (default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(k *Sink) {
+		if l != nil {
+			k.log = l
+		}
+	}
+}
+
+// WithMaxCells sets the cell budget of one write request (default DefaultMaxCells); a larger
+// write is split into several requests, in order.
+func WithMaxCells(n int) Option {
+	return func(k *Sink) {
+		if n > 0 {
+			k.maxCells = n
+		}
+	}
+}
+
+// WithMaxBytes sets the estimated JSON size budget of one write request (default DefaultMaxBytes).
+func WithMaxBytes(n int) Option {
+	return func(k *Sink) {
+		if n > 0 {
+			k.maxBytes = n
+		}
+	}
+}
+
+// WithBackoff sets the retry policy for 429 and 5xx answers: the wait before retry n (from 0)
+// is initial·2^n plus up to initial of jitter, at most max; attempts bounds the calls (the first
+// included). The default is 1 s, 32 s, DefaultMaxAttempts, which outlasts a per-minute quota.
+func WithBackoff(initial, max time.Duration, attempts int) Option {
+	return func(k *Sink) {
+		if initial > 0 {
+			k.initialBackoff = initial
+		}
+		if max > 0 {
+			k.maxBackoff = max
+		}
+		if attempts > 0 {
+			k.maxAttempts = attempts
+		}
+	}
+}
+
+// Sink writes contract tabs of one spreadsheet. It caches the tabs' sheet ids, so build it once
+// and reuse it across invocations. It is safe for concurrent use.
+type Sink struct {
+	svc            *sheets.Service
+	id             string
+	loc            *time.Location
+	log            *slog.Logger
+	maxCells       int
+	maxBytes       int
+	maxAttempts    int
+	initialBackoff time.Duration
+	maxBackoff     time.Duration
+
+	reads, writes atomic.Int64
+
+	ensureMu sync.Mutex // serializes Ensure
+	mu       sync.Mutex // guards ids and tabs
+	ids      map[string]int64
+	tabs     map[string]*sync.Mutex
+}
+
+// New returns a Sink writing to the spreadsheet with id spreadsheetID through svc; loc is the
+// team timezone, in which date-time serials read back are interpreted.
+func New(svc *sheets.Service, spreadsheetID string, loc *time.Location, opts ...Option) *Sink {
+	if loc == nil {
+		loc = time.UTC
+	}
+	k := &Sink{
+		svc: svc, id: spreadsheetID, loc: loc, log: slog.Default(),
+		maxCells: DefaultMaxCells, maxBytes: DefaultMaxBytes, maxAttempts: DefaultMaxAttempts,
+		initialBackoff: time.Second, maxBackoff: 32 * time.Second,
+		ids: map[string]int64{}, tabs: map[string]*sync.Mutex{},
+	}
+	for _, o := range opts {
+		o(k)
+	}
+	return k
+}
+
+// Requests returns how many HTTP read and write requests the Sink has sent, retries included.
+func (k *Sink) Requests() (reads, writes int64) { return k.reads.Load(), k.writes.Load() }
+
+// tabLock returns the mutex that serializes the calls on one tab.
+func (k *Sink) tabLock(tab string) *sync.Mutex {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	m, ok := k.tabs[tab]
+	if !ok {
+		m = &sync.Mutex{}
+		k.tabs[tab] = m
+	}
+	return m
+}
+
+func (k *Sink) cachedID(tab string) (int64, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	id, ok := k.ids[tab]
+	return id, ok
+}
+
+func (k *Sink) setIDs(ids map[string]int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for t, id := range ids {
+		k.ids[t] = id
+	}
+}
+
+func (k *Sink) forget(tab string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.ids, tab)
+}
+
+// sheetID returns the tab's sheet id, ensuring the tab first when it is not cached.
+func (k *Sink) sheetID(ctx context.Context, s table.Schema) (int64, error) {
+	if id, ok := k.cachedID(s.Tab); ok {
+		return id, nil
+	}
+	if err := k.Ensure(ctx, s); err != nil {
+		return 0, err
+	}
+	id, ok := k.cachedID(s.Tab)
+	if !ok {
+		return 0, fmt.Errorf("sheets: tab %q has no sheet id after Ensure", s.Tab)
+	}
+	return id, nil
+}
+
+// onTab runs op with the tab's sheet id, holding the tab's lock. When op fails with a 400 (the
+// tab was deleted or re-created by a user, so its range or sheet id is gone), it forgets the
+// cached id, ensures the tab again and, if the sheet id changed, runs op once more.
+func (k *Sink) onTab(ctx context.Context, s table.Schema, op func(id int64) error) error {
+	m := k.tabLock(s.Tab)
+	m.Lock()
+	defer m.Unlock()
+	id, err := k.sheetID(ctx, s)
+	if err != nil {
+		return err
+	}
+	err = op(id)
+	var ge *googleapi.Error
+	if err == nil || !errors.As(err, &ge) || ge.Code != http.StatusBadRequest {
+		return err
+	}
+	k.forget(s.Tab)
+	nid, eerr := k.sheetID(ctx, s)
+	if eerr != nil {
+		return errors.Join(err, eerr)
+	}
+	if nid == id {
+		return err
+	}
+	k.log.WarnContext(ctx, "sheets: tab was re-created, retrying", "tab", s.Tab, "old_sheet_id", id, "sheet_id", nid)
+	return op(nid)
+}
+
+// call runs one HTTP call with retries on 429 and 5xx (and transport errors), counting every
+// attempt. It never waits past ctx's deadline: when the next wait would end after it, it gives
+// up with the last error.
+func (k *Sink) call(ctx context.Context, write bool, what string, f func() error) error {
+	for attempt := 0; ; attempt++ {
+		if write {
+			k.writes.Add(1)
+		} else {
+			k.reads.Add(1)
+		}
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", what, ctx.Err())
+		}
+		if !retryable(err) {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if attempt+1 >= k.maxAttempts {
+			return fmt.Errorf("%s: giving up after %d attempts: %w", what, attempt+1, err)
+		}
+		d := k.wait(attempt, err)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return fmt.Errorf("%s: not retrying, the %v backoff would pass the deadline: %w", what, d.Round(time.Millisecond), err)
+		}
+		k.log.WarnContext(ctx, "sheets: retrying", "call", what, "attempt", attempt+1, "wait", d, "error", err)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%s: %w (after %v)", what, ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
+
+// wait is the backoff before retry n: initial·2^n plus jitter, capped, or the server's
+// Retry-After when it asks for longer.
+func (k *Sink) wait(n int, err error) time.Duration {
+	d := k.maxBackoff
+	if n < 30 {
+		if e := k.initialBackoff << n; e > 0 && e < d {
+			d = e
+		}
+	}
+	d += rand.N(k.initialBackoff)
+	if d > k.maxBackoff {
+		d = k.maxBackoff
+	}
+	var ge *googleapi.Error
+	if errors.As(err, &ge) && ge.Header != nil {
+		if s, perr := strconv.Atoi(ge.Header.Get("Retry-After")); perr == nil {
+			if ra := time.Duration(s) * time.Second; ra > d && ra <= k.maxBackoff {
+				d = ra
+			}
+		}
+	}
+	return d
+}
+
+// retryable reports whether err is a quota answer (429 RESOURCE_EXHAUSTED), a server error or a
+// transport failure.
+func retryable(err error) bool {
+	var ge *googleapi.Error
+	if errors.As(err, &ge) {
+		return ge.Code == http.StatusTooManyRequests || ge.Code >= 500
+	}
+	var ue *url.Error
+	var ne net.Error
+	return errors.As(err, &ue) || errors.As(err, &ne)
+}

@@ -1,0 +1,572 @@
+// Package sheetsfake is an in-process Google Sheets API v4 server for tests and the local
+// sandbox. It speaks the REST wire format the google.golang.org/api/sheets/v4 client sends —
+// spreadsheets.get, spreadsheets.batchUpdate (addSheet, deleteSheet, updateSheetProperties,
+// repeatCell, updateCells, appendCells, deleteDimension, insertDimension, appendDimension,
+// updateDimensionProperties) and the values get / batchGet / update / batchUpdate / append
+// calls — with the real API's semantics: sub-requests apply in order and atomically, omitted
+// numeric fields mean 0, grids grow on append, and errors use Google's JSON error shape.
+//
+// Test hooks read a tab as typed cells or display strings, type into cells like a user,
+// inject 429 / 5xx faults, simulate the per-minute write quota and count requests. Open keeps
+// the state in a directory (a JSON snapshot plus an .xlsx copy of each spreadsheet).
+package sheetsfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// NumberFormat is a cell's number format, as in the API (type DATE_TIME, NUMBER, TEXT, …).
+type NumberFormat struct {
+	Type    string `json:"type,omitempty"`
+	Pattern string `json:"pattern,omitempty"`
+}
+
+// Cell is one stored cell: its value (nil, string, float64 or bool), whether the value is a
+// formula (then Value is its text, never evaluated), its number format and bold font.
+type Cell struct {
+	Value   any          `json:"v,omitempty"`
+	Formula bool         `json:"f,omitempty"`
+	Format  NumberFormat `json:"nf,omitzero"`
+	Bold    bool         `json:"b,omitempty"`
+}
+
+// hasValue reports whether the cell holds data (formats alone do not count).
+func (c Cell) hasValue() bool {
+	if c.Value == nil {
+		return false
+	}
+	s, ok := c.Value.(string)
+	return !ok || s != ""
+}
+
+// sheet is one tab.
+type sheet struct {
+	ID       int64    `json:"id"`
+	Title    string   `json:"title"`
+	RowCount int64    `json:"rowCount"`
+	ColCount int64    `json:"columnCount"`
+	Frozen   int64    `json:"frozenRowCount,omitempty"`
+	Rows     [][]Cell `json:"rows,omitempty"`
+}
+
+func (s *sheet) clone() *sheet {
+	c := *s
+	c.Rows = make([][]Cell, len(s.Rows))
+	for i, r := range s.Rows {
+		c.Rows[i] = append([]Cell(nil), r...)
+	}
+	return &c
+}
+
+// cell returns a pointer to the stored cell at (r, c), growing the storage.
+func (s *sheet) cell(r, c int64) *Cell {
+	for int64(len(s.Rows)) <= r {
+		s.Rows = append(s.Rows, nil)
+	}
+	row := s.Rows[r]
+	if int64(len(row)) <= c {
+		row = append(row, make([]Cell, c+1-int64(len(row)))...)
+		s.Rows[r] = row
+	}
+	return &row[c]
+}
+
+// get returns the cell at (r, c), zero when not stored.
+func (s *sheet) get(r, c int64) Cell {
+	if r < int64(len(s.Rows)) && c < int64(len(s.Rows[r])) {
+		return s.Rows[r][c]
+	}
+	return Cell{}
+}
+
+// lastDataRow is the index after the last row holding a value in any column (0 when none).
+func (s *sheet) lastDataRow() int64 {
+	for r := len(s.Rows) - 1; r >= 0; r-- {
+		for _, c := range s.Rows[r] {
+			if c.hasValue() {
+				return int64(r + 1)
+			}
+		}
+	}
+	return 0
+}
+
+// book is one spreadsheet.
+type book struct {
+	ID       string   `json:"id"`
+	Title    string   `json:"title"`
+	TimeZone string   `json:"timeZone"`
+	Sheets   []*sheet `json:"sheets"`
+}
+
+func (b *book) byID(id int64) (int, *sheet) {
+	for i, s := range b.Sheets {
+		if s.ID == id {
+			return i, s
+		}
+	}
+	return -1, nil
+}
+
+func (b *book) byTitle(t string) (int, *sheet) {
+	for i, s := range b.Sheets {
+		if strings.EqualFold(s.Title, t) {
+			return i, s
+		}
+	}
+	return -1, nil
+}
+
+// Option configures a Fake.
+type Option func(*Fake)
+
+// WithSpreadsheet creates an empty spreadsheet with the given id (one tab, "Sheet1", id 0, as
+// the API creates it). A Fake answers 404 for any other id unless AutoCreate is set.
+func WithSpreadsheet(id string) Option {
+	return func(f *Fake) {
+		if _, ok := f.books[id]; !ok {
+			f.books[id] = newBook(id, f.tz)
+		}
+	}
+}
+
+// AutoCreate makes the Fake create a spreadsheet on first use of an unknown id.
+func AutoCreate() Option { return func(f *Fake) { f.autoCreate = true } }
+
+// WithTimeZone sets the time zone reported for new spreadsheets (default America/Halifax).
+func WithTimeZone(tz string) Option { return func(f *Fake) { f.tz = tz } }
+
+// WithQuota makes the Fake answer 429 RESOURCE_EXHAUSTED when a client (told apart by its
+// Authorization header) sends more than perMinute write requests, or as many read requests, in
+// a sliding minute, like the real per-user quota (60).
+func WithQuota(perMinute int) Option { return func(f *Fake) { f.quota = perMinute } }
+
+// WithClock sets the clock of the quota simulation (default time.Now).
+func WithClock(now func() time.Time) Option { return func(f *Fake) { f.now = now } }
+
+// WithDebounce sets how long after a write the .xlsx copies are written (default 1 s; Open only).
+func WithDebounce(d time.Duration) Option { return func(f *Fake) { f.debounce = d } }
+
+// Fake is the Sheets API server, an http.Handler. It is safe for concurrent use.
+type Fake struct {
+	mu         sync.Mutex
+	books      map[string]*book
+	autoCreate bool
+	tz         string
+	faults     []int
+	quota      int
+	now        func() time.Time
+	used       map[string][]time.Time // quota window per client and kind
+
+	reads, writes atomic.Int64
+
+	// persistence (Open)
+	dir      string
+	debounce time.Duration
+	dirty    map[string]bool
+	timer    *time.Timer
+	saveErr  error
+}
+
+// New returns an in-memory Fake.
+func New(opts ...Option) *Fake {
+	f := &Fake{books: map[string]*book{}, tz: "America/Halifax", now: time.Now, used: map[string][]time.Time{},
+		debounce: time.Second, dirty: map[string]bool{}}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
+
+func newBook(id, tz string) *book {
+	return &book{ID: id, Title: "supportsync " + id, TimeZone: tz,
+		Sheets: []*sheet{{ID: 0, Title: "Sheet1", RowCount: 1000, ColCount: 26}}}
+}
+
+// Server is a Fake listening on a local HTTP port, for tests.
+type Server struct {
+	*Fake
+	// URL is the endpoint to give the Sheets client (option.WithEndpoint(URL + "/")).
+	URL string
+	hs  *httptest.Server
+}
+
+// NewServer starts an in-memory Fake on a local port.
+func NewServer(opts ...Option) *Server {
+	f := New(opts...)
+	hs := httptest.NewServer(f)
+	return &Server{Fake: f, URL: hs.URL, hs: hs}
+}
+
+// Close stops the server and closes the Fake.
+func (s *Server) Close() error {
+	s.hs.Close()
+	return s.Fake.Close()
+}
+
+// Fail makes the next n requests fail with the HTTP status code: 429 answers
+// RESOURCE_EXHAUSTED, 500 INTERNAL, 503 UNAVAILABLE, like the real API.
+func (f *Fake) Fail(n, code int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.faults = append(f.faults, code)
+	}
+}
+
+// Requests returns how many read (GET) and write requests the Fake has received, failed ones
+// included.
+func (f *Fake) Requests() (reads, writes int64) { return f.reads.Load(), f.writes.Load() }
+
+// ResetRequests sets the request counters to zero.
+func (f *Fake) ResetRequests() { f.reads.Store(0); f.writes.Store(0) }
+
+// apiError is an error answered in Google's JSON shape.
+type apiError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Status  string `json:"status"`
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Code, e.Status, e.Message) }
+
+func errorf(code int, format string, args ...any) *apiError {
+	return &apiError{Code: code, Status: statusOf(code), Message: fmt.Sprintf(format, args...)}
+}
+
+func statusOf(code int) string {
+	switch code {
+	case 400:
+		return "INVALID_ARGUMENT"
+	case 401:
+		return "UNAUTHENTICATED"
+	case 403:
+		return "PERMISSION_DENIED"
+	case 404:
+		return "NOT_FOUND"
+	case 429:
+		return "RESOURCE_EXHAUSTED"
+	case 503:
+		return "UNAVAILABLE"
+	case 504:
+		return "DEADLINE_EXCEEDED"
+	}
+	return "INTERNAL"
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, e.Code, map[string]any{"error": e})
+}
+
+const prefix = "/v4/spreadsheets/"
+
+// ServeHTTP answers one Sheets API request.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	read := r.Method == http.MethodGet
+	if read {
+		f.reads.Add(1)
+	} else {
+		f.writes.Add(1)
+	}
+	if e := f.admit(r, read); e != nil {
+		if e.Code == 429 {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeErr(w, e)
+		return
+	}
+	path := r.URL.EscapedPath()
+	if !strings.HasPrefix(path, prefix) {
+		writeErr(w, errorf(404, "unknown path %s", r.URL.Path))
+		return
+	}
+	rest := path[len(prefix):]
+	id, tail, hasTail := strings.Cut(rest, "/")
+	var call string
+	if !hasTail {
+		if i := strings.LastIndex(id, ":"); i >= 0 {
+			id, call = id[:i], id[i+1:]
+		}
+	}
+	id, err := url.PathUnescape(id)
+	if err != nil {
+		writeErr(w, errorf(400, "bad spreadsheet id"))
+		return
+	}
+	var v any
+	var e *apiError
+	switch {
+	case !hasTail && call == "" && r.Method == http.MethodGet:
+		v, e = f.getSpreadsheet(id)
+	case !hasTail && call == "batchUpdate" && r.Method == http.MethodPost:
+		v, e = f.batchUpdate(id, r)
+	case tail == "values:batchGet" && r.Method == http.MethodGet:
+		v, e = f.valuesBatchGet(id, r)
+	case tail == "values:batchUpdate" && r.Method == http.MethodPost:
+		v, e = f.valuesBatchUpdate(id, r)
+	case strings.HasPrefix(tail, "values/"):
+		rng := tail[len("values/"):]
+		appendCall := strings.HasSuffix(rng, ":append") && r.Method == http.MethodPost
+		if appendCall {
+			rng = strings.TrimSuffix(rng, ":append")
+		}
+		if rng, err = url.PathUnescape(rng); err != nil {
+			e = errorf(400, "bad range")
+			break
+		}
+		switch {
+		case appendCall:
+			v, e = f.valuesAppend(id, rng, r)
+		case r.Method == http.MethodGet:
+			v, e = f.valuesGet(id, rng, r)
+		case r.Method == http.MethodPut:
+			v, e = f.valuesUpdate(id, rng, r)
+		default:
+			e = errorf(404, "unsupported method %s %s", r.Method, r.URL.Path)
+		}
+	default:
+		e = errorf(404, "unsupported method %s %s", r.Method, r.URL.Path)
+	}
+	if e != nil {
+		writeErr(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// admit applies injected faults and the quota.
+func (f *Fake) admit(r *http.Request, read bool) *apiError {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.faults) > 0 {
+		code := f.faults[0]
+		f.faults = f.faults[1:]
+		if code == 429 {
+			return errorf(429, "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user' of service 'sheets.googleapis.com' (injected)")
+		}
+		return errorf(code, "injected fault")
+	}
+	if f.quota <= 0 {
+		return nil
+	}
+	kind := "Write"
+	if read {
+		kind = "Read"
+	}
+	key := kind + " " + r.Header.Get("Authorization")
+	now := f.now()
+	win := f.used[key]
+	for len(win) > 0 && now.Sub(win[0]) >= time.Minute {
+		win = win[1:]
+	}
+	if len(win) >= f.quota {
+		f.used[key] = win
+		return errorf(429, "Quota exceeded for quota metric '%s requests' and limit '%s requests per minute per user' of service 'sheets.googleapis.com'", kind, kind)
+	}
+	f.used[key] = append(win, now)
+	return nil
+}
+
+// lookup returns the spreadsheet, creating it when AutoCreate is set. f.mu must be held.
+func (f *Fake) lookup(id string) (*book, *apiError) {
+	b, ok := f.books[id]
+	if !ok {
+		if !f.autoCreate || id == "" {
+			return nil, errorf(404, "Requested entity was not found.")
+		}
+		b = newBook(id, f.tz)
+		f.books[id] = b
+	}
+	return b, nil
+}
+
+type sheetPropsJSON struct {
+	SheetID        int64          `json:"sheetId"`
+	Title          string         `json:"title"`
+	Index          int            `json:"index"`
+	SheetType      string         `json:"sheetType"`
+	GridProperties map[string]any `json:"gridProperties"`
+}
+
+func props(s *sheet, index int) sheetPropsJSON {
+	gp := map[string]any{"rowCount": s.RowCount, "columnCount": s.ColCount}
+	if s.Frozen > 0 {
+		gp["frozenRowCount"] = s.Frozen
+	}
+	return sheetPropsJSON{SheetID: s.ID, Title: s.Title, Index: index, SheetType: "GRID", GridProperties: gp}
+}
+
+func (f *Fake) getSpreadsheet(id string) (any, *apiError) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, e := f.lookup(id)
+	if e != nil {
+		return nil, e
+	}
+	var shs []any
+	for i, s := range b.Sheets {
+		shs = append(shs, map[string]any{"properties": props(s, i)})
+	}
+	return map[string]any{
+		"spreadsheetId":  b.ID,
+		"properties":     map[string]any{"title": b.Title, "locale": "en_US", "timeZone": b.TimeZone},
+		"sheets":         shs,
+		"spreadsheetUrl": "https://docs.google.com/spreadsheets/d/" + b.ID + "/edit",
+	}, nil
+}
+
+// SheetInfo describes a tab.
+type SheetInfo struct {
+	ID, RowCount, ColumnCount, FrozenRowCount int64
+	Index                                     int
+}
+
+// Sheet returns a tab's properties.
+func (f *Fake) Sheet(spreadsheetID, tab string) (SheetInfo, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.books[spreadsheetID]
+	if !ok {
+		return SheetInfo{}, false
+	}
+	i, s := b.byTitle(tab)
+	if s == nil {
+		return SheetInfo{}, false
+	}
+	return SheetInfo{ID: s.ID, RowCount: s.RowCount, ColumnCount: s.ColCount, FrozenRowCount: s.Frozen, Index: i}, true
+}
+
+// DeleteTab removes a tab, as a user would.
+func (f *Fake) DeleteTab(spreadsheetID, tab string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.books[spreadsheetID]
+	if !ok {
+		return fmt.Errorf("sheetsfake: no spreadsheet %q", spreadsheetID)
+	}
+	i, s := b.byTitle(tab)
+	if s == nil {
+		return fmt.Errorf("sheetsfake: no tab %q", tab)
+	}
+	b.Sheets = append(b.Sheets[:i:i], b.Sheets[i+1:]...)
+	f.changed(spreadsheetID)
+	return nil
+}
+
+// Cells returns a tab's stored cells from A1, up to the last row and column holding a value.
+func (f *Fake) Cells(spreadsheetID, tab string) ([][]Cell, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := f.tab(spreadsheetID, tab)
+	if err != nil {
+		return nil, err
+	}
+	nr, nc := extent(s)
+	out := make([][]Cell, nr)
+	for r := range out {
+		out[r] = make([]Cell, nc)
+		for c := range out[r] {
+			out[r][c] = s.get(int64(r), int64(c))
+		}
+	}
+	return out, nil
+}
+
+// Display returns a tab's cells as a user sees them (dates by their pattern, numbers by their
+// format, TRUE / FALSE), from A1 up to the last row and column holding a value.
+func (f *Fake) Display(spreadsheetID, tab string) ([][]string, error) {
+	cells, err := f.Cells(spreadsheetID, tab)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]string, len(cells))
+	for r, row := range cells {
+		out[r] = make([]string, len(row))
+		for c, cell := range row {
+			out[r][c] = display(cell)
+		}
+	}
+	return out, nil
+}
+
+// SetCell types a value (nil, string, float64, int or bool) into a cell given in A1 notation,
+// as a user would, keeping the cell's format; strings are stored as text.
+func (f *Fake) SetCell(spreadsheetID, tab, a1 string, v any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := f.tab(spreadsheetID, tab)
+	if err != nil {
+		return err
+	}
+	r0, c0, _, _, err := parseCells(a1)
+	if err != nil {
+		return err
+	}
+	if r0 < 0 {
+		r0 = 0
+	}
+	if c0 < 0 {
+		c0 = 0
+	}
+	if r0 >= s.RowCount || c0 >= s.ColCount {
+		return fmt.Errorf("sheetsfake: %s is outside the grid of %q", a1, tab)
+	}
+	if i, ok := v.(int); ok {
+		v = float64(i)
+	}
+	c := s.cell(r0, c0)
+	c.Value, c.Formula = v, false
+	f.changed(spreadsheetID)
+	return nil
+}
+
+func (f *Fake) tab(spreadsheetID, tab string) (*sheet, error) {
+	b, ok := f.books[spreadsheetID]
+	if !ok {
+		return nil, fmt.Errorf("sheetsfake: no spreadsheet %q", spreadsheetID)
+	}
+	_, s := b.byTitle(tab)
+	if s == nil {
+		return nil, fmt.Errorf("sheetsfake: no tab %q in %q", tab, spreadsheetID)
+	}
+	return s, nil
+}
+
+// extent is the number of rows and columns up to the last value.
+func extent(s *sheet) (rows, cols int) {
+	rows = int(s.lastDataRow())
+	for r := 0; r < rows; r++ {
+		for c := len(s.Rows[r]) - 1; c >= cols; c-- {
+			if s.Rows[r][c].hasValue() {
+				cols = c + 1
+				break
+			}
+		}
+	}
+	return rows, cols
+}
+
+// newSheetID picks an unused sheet id.
+func newSheetID(b *book) int64 {
+	for {
+		id := rand.Int64N(1<<31-1) + 1
+		if _, s := b.byID(id); s == nil {
+			return id
+		}
+	}
+}

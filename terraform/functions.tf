@@ -1,0 +1,201 @@
+# The functions. Adding one (publish, widgetapi) is one more `module` block like these: the
+# module creates its service account, source upload, function, bindings and push subscription.
+
+locals {
+  # Settings every function reads.
+  common_env = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    TEAM_CONFIG          = local.team_config_file
+    RETENTION_DAYS       = tostring(var.retention_days)
+    LEASE_MINUTES        = tostring(var.lease_minutes)
+    LOG_LEVEL            = var.log_level
+  }
+
+  # Settings of the fetch functions (HubSpot tickets, LiveChat chats).
+  fetch_env = {
+    TOPIC_RAW_BATCHES    = google_pubsub_topic.this["raw-batches"].name
+    LOOKBACK_MINUTES     = tostring(var.lookback_minutes)
+    FETCH_BUDGET_SECONDS = tostring(min(var.fetch_budget_seconds, var.fetch_timeout_seconds - 60))
+    BATCH_RECORDS        = tostring(var.batch_records)
+  }
+
+  # team.yaml as a file (TEAM_CONFIG points at it), pinned to the version Terraform wrote.
+  team_file = {
+    team = {
+      secret  = google_secret_manager_secret.this["team_config"].secret_id
+      version = google_secret_manager_secret_version.this["team_config"].version
+      path    = local.team_config_file
+    }
+  }
+
+  function_defaults = {
+    project_id            = var.project_id
+    region                = var.region
+    source_bucket         = google_storage_bucket.source.name
+    build_service_account = google_service_account.build.id
+    build_dir             = "${path.root}/.build"
+  }
+}
+
+# HubSpot tickets -> raw batches. Fed by our own push subscription on sync-tickets (scheduler
+# requests and its own continuation messages).
+module "fetchtickets" {
+  source = "./modules/function"
+
+  name                  = "fetchtickets"
+  description           = "HubSpot tickets -> raw batches"
+  entry_point           = "FetchTickets"
+  source_dir            = "${var.dist_dir}/functions/fetchtickets"
+  project_id            = local.function_defaults.project_id
+  region                = local.function_defaults.region
+  source_bucket         = local.function_defaults.source_bucket
+  build_service_account = local.function_defaults.build_service_account
+  build_dir             = local.function_defaults.build_dir
+
+  runtime            = "go126"
+  memory             = "512Mi"
+  timeout_seconds    = var.fetch_timeout_seconds
+  min_instance_count = 0
+  max_instance_count = 3
+  concurrency        = 1
+
+  environment = merge(local.common_env, local.fetch_env, {
+    HUBSPOT_API_BASE_URL           = var.hubspot_api_base_url
+    HUBSPOT_RATE_PER_10S           = tostring(var.hubspot_rate_per_10s)
+    HUBSPOT_SEARCH_RATE_PER_SECOND = tostring(var.hubspot_search_rate_per_second)
+    TOPIC_SYNC_TICKETS             = google_pubsub_topic.this["sync-tickets"].name
+  })
+  secret_environment = {
+    HUBSPOT_TOKEN = {
+      secret  = google_secret_manager_secret.this["hubspot_token"].secret_id
+      version = google_secret_manager_secret_version.this["hubspot_token"].version
+    }
+  }
+  secret_files = local.team_file
+
+  publish_topics = [
+    google_pubsub_topic.this["raw-batches"].name,
+    google_pubsub_topic.this["sync-tickets"].name,
+  ]
+  project_roles = ["roles/datastore.user"]
+
+  # No dead-letter topic: a sync request that keeps failing is superseded by the next scheduled
+  # run (the cursor only moves when a run fully landed), so it just ages out after a day.
+  push_subscription = {
+    name                       = "sync-tickets-fetchtickets"
+    topic                      = google_pubsub_topic.this["sync-tickets"].name
+    push_service_account       = google_service_account.push.email
+    ack_deadline_seconds       = 600
+    minimum_backoff            = "10s"
+    maximum_backoff            = "600s"
+    message_retention_duration = "86400s"
+    dead_letter_topic          = null
+  }
+
+  depends_on = [google_project_service.this, google_firestore_database.default]
+}
+
+# LiveChat chats -> raw batches. Fed by our own push subscription on sync-chats.
+module "fetchchats" {
+  source = "./modules/function"
+
+  name                  = "fetchchats"
+  description           = "LiveChat chats -> raw batches"
+  entry_point           = "FetchChats"
+  source_dir            = "${var.dist_dir}/functions/fetchchats"
+  project_id            = local.function_defaults.project_id
+  region                = local.function_defaults.region
+  source_bucket         = local.function_defaults.source_bucket
+  build_service_account = local.function_defaults.build_service_account
+  build_dir             = local.function_defaults.build_dir
+
+  runtime            = "go126"
+  memory             = "512Mi"
+  timeout_seconds    = var.fetch_timeout_seconds
+  min_instance_count = 0
+  max_instance_count = 3
+  concurrency        = 1
+
+  environment = merge(local.common_env, local.fetch_env, {
+    LIVECHAT_API_BASE_URL    = var.livechat_api_base_url
+    LIVECHAT_ACCOUNT_ID      = var.livechat_account_id
+    LIVECHAT_RATE_PER_MINUTE = tostring(var.livechat_rate_per_minute)
+    TOPIC_SYNC_CHATS         = google_pubsub_topic.this["sync-chats"].name
+  })
+  secret_environment = {
+    LIVECHAT_PAT = {
+      secret  = google_secret_manager_secret.this["livechat_pat"].secret_id
+      version = google_secret_manager_secret_version.this["livechat_pat"].version
+    }
+  }
+  secret_files = local.team_file
+
+  publish_topics = [
+    google_pubsub_topic.this["raw-batches"].name,
+    google_pubsub_topic.this["sync-chats"].name,
+  ]
+  project_roles = ["roles/datastore.user"]
+
+  # No dead-letter topic, for the same reason as fetchtickets.
+  push_subscription = {
+    name                       = "sync-chats-fetchchats"
+    topic                      = google_pubsub_topic.this["sync-chats"].name
+    push_service_account       = google_service_account.push.email
+    ack_deadline_seconds       = 600
+    minimum_backoff            = "10s"
+    maximum_backoff            = "600s"
+    message_retention_duration = "86400s"
+    dead_letter_topic          = null
+  }
+
+  depends_on = [google_project_service.this, google_firestore_database.default]
+}
+
+# Raw batch -> rows in Sheets, run ledger and cursor in Firestore. One instance with one request
+# at a time, so writes to the spreadsheet are serialized (Sheets has no row locking).
+module "process" {
+  source = "./modules/function"
+
+  name                  = "process"
+  description           = "Raw batches -> Google Sheets"
+  entry_point           = "Process"
+  source_dir            = "${var.dist_dir}/functions/process"
+  project_id            = local.function_defaults.project_id
+  region                = local.function_defaults.region
+  source_bucket         = local.function_defaults.source_bucket
+  build_service_account = local.function_defaults.build_service_account
+  build_dir             = local.function_defaults.build_dir
+
+  runtime            = "go126"
+  memory             = "1Gi"
+  timeout_seconds    = 540
+  min_instance_count = 0
+  max_instance_count = 1
+  concurrency        = 1
+
+  environment = merge(local.common_env, {
+    SPREADSHEET_ID       = var.spreadsheet_id
+    TOPIC_RUNS_COMPLETED = google_pubsub_topic.this["runs-completed"].name
+  })
+  secret_files = local.team_file
+
+  publish_topics = [google_pubsub_topic.this["runs-completed"].name]
+  project_roles  = ["roles/datastore.user"]
+
+  # A batch that fails max_delivery_attempts times goes to dead-letter and never blocks the
+  # others; `supportsync replay` sends it back once the cause is fixed.
+  push_subscription = {
+    name                       = "raw-batches-process"
+    topic                      = google_pubsub_topic.this["raw-batches"].name
+    push_service_account       = google_service_account.push.email
+    ack_deadline_seconds       = 600
+    minimum_backoff            = "10s"
+    maximum_backoff            = "600s"
+    message_retention_duration = "604800s"
+    dead_letter_topic          = google_pubsub_topic.this["dead-letter"].name
+    max_delivery_attempts      = var.max_delivery_attempts
+    pubsub_service_agent       = local.pubsub_service_agent
+  }
+
+  depends_on = [google_project_service.this, google_firestore_database.default, google_pubsub_topic_iam_member.dead_letter_publisher]
+}

@@ -1,0 +1,278 @@
+variable "project_id" {
+  description = "Google Cloud project id to deploy into."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id (6-30 lowercase letters, digits, hyphens)."
+  }
+}
+
+variable "region" {
+  description = "Region for the functions, the scheduler jobs and the source bucket."
+  type        = string
+  default     = "northamerica-northeast1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]$", var.region))
+    error_message = "region must be a region name such as northamerica-northeast1."
+  }
+}
+
+variable "firestore_location" {
+  description = "Location of the (default) Firestore database (a region or nam5/eur3); null uses region. Cannot change after creation."
+  type        = string
+  default     = null
+}
+
+variable "spreadsheet_id" {
+  description = "Id of the Google Sheets spreadsheet (the long token in its URL). Share it with the process service account (output process_service_account_email) as Editor."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{20,}$", var.spreadsheet_id))
+    error_message = "spreadsheet_id must be the id from the spreadsheet URL, not the URL."
+  }
+}
+
+variable "hubspot_token" {
+  description = "HubSpot private app access token (tickets read scope). Stored in Secret Manager as hubspot-token."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(trimspace(var.hubspot_token)) > 0
+    error_message = "hubspot_token must not be empty."
+  }
+}
+
+variable "hubspot_api_base_url" {
+  description = "HubSpot API base URL."
+  type        = string
+  default     = "https://api.hubapi.com"
+
+  validation {
+    condition     = startswith(var.hubspot_api_base_url, "https://")
+    error_message = "hubspot_api_base_url must be an https URL."
+  }
+}
+
+variable "hubspot_rate_per_10s" {
+  description = "Client-side cap on HubSpot requests per 10 seconds (private apps: 100 on Free/Starter, 190 on Pro/Enterprise; keep headroom for other apps)."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.hubspot_rate_per_10s >= 1 && var.hubspot_rate_per_10s <= 250
+    error_message = "hubspot_rate_per_10s must be between 1 and 250."
+  }
+}
+
+variable "hubspot_search_rate_per_second" {
+  description = "Client-side cap on HubSpot search requests per second (HubSpot allows 5 per account)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.hubspot_search_rate_per_second > 0 && var.hubspot_search_rate_per_second <= 5
+    error_message = "hubspot_search_rate_per_second must be in (0, 5]."
+  }
+}
+
+variable "livechat_account_id" {
+  description = "LiveChat account id (the user part of the PAT's Basic auth)."
+  type        = string
+
+  validation {
+    condition     = length(trimspace(var.livechat_account_id)) > 0
+    error_message = "livechat_account_id must not be empty."
+  }
+}
+
+variable "livechat_pat" {
+  description = "LiveChat personal access token (chats--all:ro, agents--all:ro, …). Stored in Secret Manager as livechat-pat."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(trimspace(var.livechat_pat)) > 0
+    error_message = "livechat_pat must not be empty."
+  }
+}
+
+variable "livechat_api_base_url" {
+  description = "LiveChat API base URL."
+  type        = string
+  default     = "https://api.livechatinc.com"
+
+  validation {
+    condition     = startswith(var.livechat_api_base_url, "https://")
+    error_message = "livechat_api_base_url must be an https URL."
+  }
+}
+
+variable "livechat_rate_per_minute" {
+  description = "Client-side cap on LiveChat requests per minute (LiveChat publishes no number; stay polite)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.livechat_rate_per_minute >= 1
+    error_message = "livechat_rate_per_minute must be >= 1."
+  }
+}
+
+variable "team_config_path" {
+  description = "Path (relative to terraform/) of the team YAML (timezone, workdays, members). Stored as secret team-config and mounted at /etc/supportsync/team.yaml."
+  type        = string
+  default     = "../shared/team/default.yaml"
+
+  validation {
+    condition     = fileexists(var.team_config_path)
+    error_message = "team_config_path must name an existing file."
+  }
+}
+
+variable "schedule" {
+  description = "Cron schedule of the incremental sync of each source, in time_zone."
+  type        = string
+  default     = "0 */4 * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.schedule))) == 5
+    error_message = "schedule must be a 5-field cron expression."
+  }
+}
+
+variable "full_sync_schedule" {
+  description = "Cron schedule of the full sync of each source (reconciles records deleted or archived at the source); empty string disables it."
+  type        = string
+  default     = "30 2 * * 0"
+
+  validation {
+    condition     = var.full_sync_schedule == "" || length(split(" ", trimspace(var.full_sync_schedule))) == 5
+    error_message = "full_sync_schedule must be a 5-field cron expression or empty."
+  }
+}
+
+variable "time_zone" {
+  description = "Time zone (tz database name) of the schedules; should match the team config timezone."
+  type        = string
+  default     = "America/Halifax"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", var.time_zone))
+    error_message = "time_zone must be a tz database name such as America/Halifax."
+  }
+}
+
+variable "retention_days" {
+  description = "Rows older than this (by Created / Started) are removed from the sheet at the end of each run."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.retention_days >= 1 && var.retention_days <= 3650 && floor(var.retention_days) == var.retention_days
+    error_message = "retention_days must be a whole number between 1 and 3650."
+  }
+}
+
+variable "lookback_minutes" {
+  description = "Incremental runs re-read this many minutes before the cursor (late-indexed records)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.lookback_minutes >= 0 && var.lookback_minutes <= 1440
+    error_message = "lookback_minutes must be between 0 and 1440."
+  }
+}
+
+variable "fetch_timeout_seconds" {
+  description = "Timeout of the fetch functions (event-driven functions: at most 540)."
+  type        = number
+  default     = 540
+
+  validation {
+    condition     = var.fetch_timeout_seconds >= 60 && var.fetch_timeout_seconds <= 540
+    error_message = "fetch_timeout_seconds must be between 60 and 540."
+  }
+}
+
+variable "fetch_budget_seconds" {
+  description = "Time a fetch invocation works before it checkpoints and continues in a follow-up message; must stay well below fetch_timeout_seconds."
+  type        = number
+  default     = 420
+
+  validation {
+    condition     = var.fetch_budget_seconds >= 30 && var.fetch_budget_seconds <= 480
+    error_message = "fetch_budget_seconds must be between 30 and 480 (and below fetch_timeout_seconds)."
+  }
+}
+
+variable "batch_records" {
+  description = "Records per raw batch (bounded well under the 10 MB Pub/Sub message limit)."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.batch_records >= 1 && var.batch_records <= 20000
+    error_message = "batch_records must be between 1 and 20000."
+  }
+}
+
+variable "lease_minutes" {
+  description = "Lease of a run per source in Firestore; an overlapping trigger within it is a no-op."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.lease_minutes >= 10
+    error_message = "lease_minutes must be >= 10 (longer than one fetch invocation)."
+  }
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of a raw batch to process before it goes to the dead-letter topic."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub limits)."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the functions."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["debug", "info", "warn", "error"], var.log_level)
+    error_message = "log_level must be debug, info, warn or error."
+  }
+}
+
+variable "widgetapi_public" {
+  description = "Whether the widget API (added with the widget issues) is public (allUsers invoker, embeddable) or behind IAM. Unused until widgetapi exists."
+  type        = bool
+  default     = true
+}
+
+variable "alert_email" {
+  description = "E-mail that receives alerts for failed runs and dead-lettered batches; empty = alerts only in the console."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alert_email == "" || can(regex("^[^@\\s]+@[^@\\s]+$", var.alert_email))
+    error_message = "alert_email must be an e-mail address or empty."
+  }
+}
+
+variable "dist_dir" {
+  description = "Folder (relative to terraform/) where `supportsync package` wrote functions/<name>/."
+  type        = string
+  default     = "../dist"
+}
