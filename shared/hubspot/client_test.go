@@ -289,7 +289,7 @@ func TestFullCursor(t *testing.T) {
 	if err := json.Unmarshal(b, &resumed); err != nil {
 		t.Fatal(err)
 	}
-	c2, _ := hubspot.NewClient(hubspot.WithBaseURL(ts.URL), hubspot.WithToken(hubspotfake.DefaultToken))
+	c2, _ := hubspot.NewClient(hubspot.WithBaseURL(ts.URL), hubspot.WithToken(hubspotfake.DefaultToken), hubspot.WithLimits(0, 0))
 	rest, end := drain(t, c2, resumed)
 	got = append(got, rest...)
 	if diff := cmp.Diff(want, ids(got)); diff != "" {

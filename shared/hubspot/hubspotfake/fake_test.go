@@ -1,0 +1,165 @@
+package hubspotfake_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"supportsync.dev/shared/hubspot"
+	"supportsync.dev/shared/hubspot/hubspotfake"
+)
+
+var now = time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+
+func TestGenerateRealistic(t *testing.T) {
+	a := hubspotfake.Generate(42, 5000, now)
+	b := hubspotfake.Generate(42, 5000, now)
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Fatalf("not deterministic:\n%.1000s", diff)
+	}
+	var active, archived, unnamed int
+	for _, o := range a.Owners {
+		if o.Archived {
+			archived++
+		} else {
+			active++
+		}
+		if o.FirstName == "" {
+			unnamed++
+		}
+	}
+	if active != 12 || archived != 2 || unnamed == 0 {
+		t.Errorf("owners: %d active, %d archived, %d unnamed", active, archived, unnamed)
+	}
+	counts := map[string]int{}
+	for _, tk := range a.Tickets {
+		switch o := tk.Prop("hubspot_owner_id"); o {
+		case "":
+			counts["unowned"]++
+		case hubspotfake.UnknownOwnerID:
+			counts["unknown"]++
+		case hubspotfake.ManagerOwnerID:
+			counts["manager"]++
+		}
+		if tk.Prop("closed_date") != "" {
+			counts["closed"]++
+		}
+		if tk.Prop("time_to_first_agent_reply") != "" {
+			counts["replied"]++
+		}
+		if strings.ContainsAny(tk.Prop("subject")[:min(1, len(tk.Prop("subject")))], "=+@-") {
+			counts["formula"]++
+		}
+		if strings.Contains(tk.Prop("hs_ticket_category"), ";") {
+			counts["multi-category"]++
+		}
+		if v := tk.Prop("closed_date") + tk.Prop("first_agent_reply_date") + tk.Prop("hs_ticket_priority") + tk.Prop("hs_ticket_category"); strings.Contains(v, "Unknown") || strings.Contains(v, "not-a-date") {
+			counts["bad"]++
+		}
+		if tk.CreatedAt.Before(now.Add(-401*24*time.Hour)) || tk.UpdatedAt.Before(tk.CreatedAt) || !tk.UpdatedAt.Before(now) {
+			t.Fatalf("ticket %s times out of range: %v %v", tk.ID, tk.CreatedAt, tk.UpdatedAt)
+		}
+	}
+	for _, k := range []string{"unowned", "unknown", "manager", "closed", "replied", "formula", "multi-category", "bad"} {
+		if counts[k] == 0 {
+			t.Errorf("no %s tickets (%v)", k, counts)
+		}
+	}
+	t.Logf("%v", counts)
+}
+
+func post(t *testing.T, url, token string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	json.Unmarshal(data, &out)
+	return resp.StatusCode, out
+}
+
+func TestSearchWire(t *testing.T) {
+	ds := hubspotfake.Generate(3, 2000, now)
+	ts := hubspotfake.NewTestServer(ds, hubspotfake.WithPrefix("/api"))
+	defer ts.Close()
+	mid := ds.Tickets[1000]
+	ms := hubspot.Millis(mid.UpdatedAt)
+	cms := hubspot.Millis(mid.CreatedAt)
+	count := func(f func(hubspot.Ticket) bool) int {
+		n := 0
+		for _, tk := range ds.Tickets {
+			if f(tk) {
+				n++
+			}
+		}
+		return n
+	}
+	tests := []struct {
+		name   string
+		filter hubspot.Filter
+		want   int
+	}{
+		{"EQ", hubspot.Filter{PropertyName: "hs_lastmodifieddate", Operator: "EQ", Value: ms}, count(func(tk hubspot.Ticket) bool { return tk.UpdatedAt.Equal(mid.UpdatedAt) })},
+		{"GT", hubspot.Filter{PropertyName: "hs_lastmodifieddate", Operator: "GT", Value: ms}, count(func(tk hubspot.Ticket) bool { return tk.UpdatedAt.After(mid.UpdatedAt) })},
+		{"LTE", hubspot.Filter{PropertyName: "createdate", Operator: "LTE", Value: cms}, count(func(tk hubspot.Ticket) bool { return !tk.CreatedAt.After(mid.CreatedAt) })},
+		{"BETWEEN", hubspot.Filter{PropertyName: "createdate", Operator: "BETWEEN", Value: hubspot.Millis(now.Add(-100 * 24 * time.Hour)), HighValue: cms},
+			count(func(tk hubspot.Ticket) bool {
+				return !tk.CreatedAt.Before(now.Add(-100*24*time.Hour)) && !tk.CreatedAt.After(mid.CreatedAt)
+			})},
+		{"ISO value", hubspot.Filter{PropertyName: "createdate", Operator: "GTE", Value: mid.CreatedAt.Format(time.RFC3339Nano)}, count(func(tk hubspot.Ticket) bool { return !tk.CreatedAt.Before(mid.CreatedAt) })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := post(t, ts.URL+hubspot.PathTicketsSearch, hubspotfake.DefaultToken, hubspot.SearchRequest{
+				FilterGroups: []hubspot.FilterGroup{{Filters: []hubspot.Filter{tt.filter}}}, Limit: 1})
+			if status != 200 || int(out["total"].(float64)) != tt.want {
+				t.Errorf("status %d total %v, want %d", status, out["total"], tt.want)
+			}
+		})
+	}
+	status, out := post(t, ts.URL+hubspot.PathTicketsSearch, hubspotfake.DefaultToken, hubspot.SearchRequest{Limit: 200, After: "9900"})
+	if status != 400 || out["category"] != "VALIDATION_ERROR" {
+		t.Errorf("past the cap: %d %v", status, out)
+	}
+	status, out = post(t, ts.URL+hubspot.PathTicketsSearch, "wrong", hubspot.SearchRequest{})
+	if status != 401 || out["category"] != "INVALID_AUTHENTICATION" || out["correlationId"] == "" {
+		t.Errorf("bad token: %d %v", status, out)
+	}
+}
+
+func TestLargeDatasetFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	start := time.Now()
+	ds := hubspotfake.Generate(9, 100_000, now)
+	gen := time.Since(start)
+	ts := hubspotfake.NewTestServer(ds)
+	defer ts.Close()
+	c, _ := hubspot.NewClient(hubspot.WithBaseURL(ts.URL), hubspot.WithToken(hubspotfake.DefaultToken), hubspot.WithLimits(0, 0))
+	start = time.Now()
+	p, err := c.SearchTickets(t.Context(), hubspot.SearchQuery{ModifiedFrom: now.Add(-30 * 24 * time.Hour), ModifiedTo: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if p, err = c.SearchTickets(t.Context(), hubspot.SearchQuery{ModifiedFrom: now.Add(-30 * 24 * time.Hour), ModifiedTo: now, After: p.Next}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("generate 100k: %s; 6 search pages: %s (total %d)", gen, time.Since(start), p.Total)
+	if gen > 5*time.Second {
+		t.Errorf("Generate too slow: %s", gen)
+	}
+}

@@ -1,0 +1,104 @@
+package hubspot_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"supportsync.dev/shared/hubspot"
+	"supportsync.dev/shared/hubspot/hubspotfake"
+)
+
+// TestPacingNearFloor checks that, with limits on in both the client and the fake, N
+// requests take close to the floor the limits set (N / rate), and the fake never answers 429.
+// The windows are shortened so the test stays fast; the pacing arithmetic is the same.
+func TestPacingNearFloor(t *testing.T) {
+	tests := []struct {
+		name      string
+		perWindow int
+		window    time.Duration
+		searchPS  int
+		requests  int
+		search    bool
+	}{
+		{"general 100 per 1s", 100, time.Second, 0, 150, false},
+		{"general 20 per 250ms", 20, 250 * time.Millisecond, 0, 100, false},
+		{"search 40 per second", 0, time.Second, 40, 60, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ds := hubspotfake.Generate(1, 20, now)
+			c, ts := setup(t, ds,
+				[]hubspotfake.Option{hubspotfake.WithLimits(tt.perWindow, tt.searchPS), hubspotfake.WithLimitWindow(tt.window)},
+				hubspot.WithLimits(tt.perWindow, float64(tt.searchPS)), hubspot.WithLimitWindow(tt.window))
+			start := time.Now()
+			for range tt.requests {
+				var err error
+				if tt.search {
+					_, err = c.SearchTickets(context.Background(), hubspot.SearchQuery{Limit: 5})
+				} else {
+					_, err = c.ListTickets(context.Background(), hubspot.ListQuery{Limit: 5})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			elapsed := time.Since(start)
+			perSecond := float64(tt.perWindow) / tt.window.Seconds()
+			if tt.search {
+				perSecond = float64(tt.searchPS)
+			}
+			floor := time.Duration(float64(tt.requests) / perSecond * float64(time.Second))
+			t.Logf("%d requests in %s, floor %s (%.2fx)", tt.requests, elapsed, floor, float64(elapsed)/float64(floor))
+			if elapsed > floor*12/10 {
+				t.Errorf("took %s, more than 1.2x the floor %s", elapsed, floor)
+			}
+			if elapsed < floor*8/10 {
+				t.Errorf("took %s, well under the floor %s: not pacing", elapsed, floor)
+			}
+			if n := ts.RateLimited(); n != 0 {
+				t.Errorf("fake answered %d 429s under the client's pacing", n)
+			}
+			if c.Requests() != int64(tt.requests) {
+				t.Errorf("%d requests sent, want %d", c.Requests(), tt.requests)
+			}
+		})
+	}
+}
+
+// TestFakeLimiterAnswers429 checks the fake's own limits (an unpaced client gets 429s with
+// the right shape and recovers by honouring them).
+func TestFakeLimiterAnswers429(t *testing.T) {
+	ds := hubspotfake.Generate(1, 20, now)
+	c, ts := setup(t, ds,
+		[]hubspotfake.Option{hubspotfake.WithLimits(10, 4), hubspotfake.WithLimitWindow(200 * time.Millisecond)},
+		hubspot.WithLimits(0, 0), hubspot.WithMaxAttempts(10), hubspot.WithLimitWindow(200*time.Millisecond))
+	hubspot.SetRetryWaits(c, 5*time.Millisecond, 300*time.Millisecond) // the fake's search window is 1 s
+	for range 30 {
+		if _, err := c.ListTickets(context.Background(), hubspot.ListQuery{Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 6 {
+		if _, err := c.SearchTickets(context.Background(), hubspot.SearchQuery{Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ts.RateLimited() == 0 {
+		t.Error("the fake never rate limited an unpaced client")
+	}
+}
+
+func TestHighWater(t *testing.T) {
+	a, b := now.Add(-time.Hour), now
+	if got := hubspot.HighWater(a, b); !got.Equal(a) {
+		t.Errorf("HighWater(earlier max) = %v", got)
+	}
+	if got := hubspot.HighWater(b.Add(time.Hour), b); !got.Equal(b) {
+		t.Errorf("HighWater(later max) = %v", got)
+	}
+	if got := hubspot.HighWater(time.Time{}, b); !got.Equal(b) {
+		t.Errorf("HighWater(zero) = %v", got)
+	}
+}
