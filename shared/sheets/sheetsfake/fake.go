@@ -570,3 +570,9 @@ func newSheetID(b *book) int64 {
 		}
 	}
 }
+
+// Serve starts an existing Fake (from Open, say) on a local port.
+func Serve(f *Fake) *Server {
+	hs := httptest.NewServer(f)
+	return &Server{Fake: f, URL: hs.URL, hs: hs}
+}

@@ -535,6 +535,9 @@ func write(p span, values [][]any, opt, major string) (map[string]any, *apiError
 	for _, row := range values {
 		ncols = max(ncols, int64(len(row)))
 	}
+	if p.r1-p.r0 == 1 && p.c1-p.c0 == 1 {
+		p.r1, p.c1 = math.MaxInt32, math.MaxInt32 // a single cell anchors the data
+	}
 	if p.r1-p.r0 < nrows || p.c1-p.c0 < ncols {
 		return nil, errorf(400, "Requested writing within range [%s], but tried writing %d rows and %d columns", p, nrows, ncols)
 	}

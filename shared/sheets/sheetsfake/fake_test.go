@@ -1,0 +1,176 @@
+package sheetsfake_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/api/option"
+	"google.golang.org/api/sheets/v4"
+	"supportsync.dev/shared/sheets/sheetsfake"
+)
+
+func client(t *testing.T, srv *sheetsfake.Server) *sheets.Service {
+	t.Helper()
+	svc, err := sheets.NewService(context.Background(), option.WithEndpoint(srv.URL+"/"), option.WithoutAuthentication())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func str(s string) *string { return &s }
+
+func TestBatchUpdateIsAtomic(t *testing.T) {
+	srv := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("s"))
+	defer srv.Close()
+	svc := client(t, srv)
+	_, err := svc.Spreadsheets.BatchUpdate("s", &sheets.BatchUpdateSpreadsheetRequest{Requests: []*sheets.Request{
+		{UpdateCells: &sheets.UpdateCellsRequest{Start: &sheets.GridCoordinate{}, Fields: "userEnteredValue",
+			Rows: []*sheets.RowData{{Values: []*sheets.CellData{{UserEnteredValue: &sheets.ExtendedValue{StringValue: str("x")}}}}}}},
+		{AddSheet: &sheets.AddSheetRequest{Properties: &sheets.SheetProperties{Title: "New"}}},
+		{DeleteDimension: &sheets.DeleteDimensionRequest{Range: &sheets.DimensionRange{SheetId: 999, Dimension: "ROWS", EndIndex: 1}}},
+	}}).Do()
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) || ge.Code != 400 {
+		t.Fatalf("err = %v, want a 400", err)
+	}
+	if cells, _ := srv.Cells("s", "Sheet1"); len(cells) != 0 {
+		t.Errorf("Sheet1 = %v after a failed batch, want it unchanged", cells)
+	}
+	if _, ok := srv.Sheet("s", "New"); ok {
+		t.Error("the tab of a failed batch was added")
+	}
+}
+
+func TestUnknownSpreadsheetAndAutoCreate(t *testing.T) {
+	srv := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("s"))
+	defer srv.Close()
+	_, err := client(t, srv).Spreadsheets.Get("other").Do()
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) || ge.Code != 404 {
+		t.Errorf("err = %v, want a 404", err)
+	}
+	auto := sheetsfake.NewServer(sheetsfake.AutoCreate())
+	defer auto.Close()
+	ss, err := client(t, auto).Spreadsheets.Get("any").Do()
+	if err != nil || len(ss.Sheets) != 1 {
+		t.Errorf("auto-created spreadsheet %+v, %v", ss, err)
+	}
+}
+
+func TestValuesAPI(t *testing.T) {
+	srv := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("s"))
+	defer srv.Close()
+	svc := client(t, srv)
+	_, err := svc.Spreadsheets.Values.Update("s", "Sheet1!A1", &sheets.ValueRange{Values: [][]any{
+		{"=SUM(1)", 1.5, true}, {"x", "", 46000.5},
+	}}).ValueInputOption("RAW").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Spreadsheets.Values.Append("s", "'Sheet1'!A:C", &sheets.ValueRange{Values: [][]any{{"appended"}}}).
+		ValueInputOption("USER_ENTERED").Do(); err != nil {
+		t.Fatal(err)
+	}
+	vr, err := svc.Spreadsheets.Values.Get("s", "Sheet1!A1:C").ValueRenderOption("UNFORMATTED_VALUE").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]any{{"=SUM(1)", 1.5, true}, {"x", "", 46000.5}, {"appended"}}
+	if len(vr.Values) != 3 || vr.Values[0][0] != want[0][0] || vr.Values[0][1] != 1.5 || vr.Values[0][2] != true ||
+		vr.Values[1][2] != 46000.5 || vr.Values[2][0] != "appended" {
+		t.Errorf("values = %v, want %v", vr.Values, want)
+	}
+	cells, _ := srv.Cells("s", "Sheet1")
+	if cells[0][0].Formula {
+		t.Error("a RAW string became a formula")
+	}
+}
+
+func TestFaultsAndQuota(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	srv := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("s"), sheetsfake.WithQuota(2), sheetsfake.WithClock(func() time.Time { return now }))
+	defer srv.Close()
+	svc := client(t, srv)
+	srv.Fail(1, 503)
+	_, err := svc.Spreadsheets.Get("s").Do()
+	var ge *googleapi.Error
+	if !errors.As(err, &ge) || ge.Code != 503 {
+		t.Fatalf("err = %v, want the injected 503", err)
+	}
+	write := func() error {
+		_, err := svc.Spreadsheets.BatchUpdate("s", &sheets.BatchUpdateSpreadsheetRequest{Requests: []*sheets.Request{
+			{AppendDimension: &sheets.AppendDimensionRequest{Dimension: "ROWS", Length: 1}}}}).Do()
+		return err
+	}
+	for i := range 2 {
+		if err := write(); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	if err := write(); !errors.As(err, &ge) || ge.Code != 429 {
+		t.Fatalf("third write in a minute: %v, want 429", err)
+	}
+	now = now.Add(time.Minute)
+	if err := write(); err != nil {
+		t.Fatalf("write after the minute: %v", err)
+	}
+	if r, w := srv.Requests(); r != 1 || w != 4 {
+		t.Errorf("counted %d reads, %d writes; want 1, 4", r, w)
+	}
+}
+
+func TestOpenPersistsAndWritesXLSX(t *testing.T) {
+	dir := t.TempDir()
+	f, err := sheetsfake.Open(dir, sheetsfake.AutoCreate(), sheetsfake.WithDebounce(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := sheetsfake.Serve(f)
+	defer hs.Close()
+	svc := client(t, hs)
+	serial := 46082.5 // 2026-03-01 12:00:00
+	_, err = svc.Spreadsheets.BatchUpdate("book", &sheets.BatchUpdateSpreadsheetRequest{Requests: []*sheets.Request{
+		{UpdateCells: &sheets.UpdateCellsRequest{Start: &sheets.GridCoordinate{}, Fields: "userEnteredValue,userEnteredFormat.numberFormat",
+			Rows: []*sheets.RowData{{Values: []*sheets.CellData{
+				{UserEnteredValue: &sheets.ExtendedValue{StringValue: str("=1+1")}},
+				{UserEnteredValue: &sheets.ExtendedValue{NumberValue: &serial},
+					UserEnteredFormat: &sheets.CellFormat{NumberFormat: &sheets.NumberFormat{Type: "DATE_TIME", Pattern: "yyyy-mm-dd hh:mm:ss"}}},
+			}}}}},
+	}}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	x, err := excelize.OpenFile(filepath.Join(dir, "book.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if v, _ := x.GetCellValue("Sheet1", "B1"); v != "2026-03-01 12:00:00" {
+		t.Errorf("B1 displays %q, want 2026-03-01 12:00:00", v)
+	}
+	if v, _ := x.GetCellValue("Sheet1", "B1", excelize.Options{RawCellValue: true}); v != "46082.5" {
+		t.Errorf("B1 raw value %q, want the serial 46082.5", v)
+	}
+	if v, _ := x.GetCellValue("Sheet1", "A1"); v != "=1+1" {
+		t.Errorf("A1 = %q, want the text =1+1", v)
+	}
+
+	again, err := sheetsfake.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := again.Display("book", "Sheet1")
+	if err != nil || len(d) != 1 || d[0][1] != "2026-03-01 12:00:00" {
+		t.Errorf("after reopening: %v, %v", d, err)
+	}
+}
