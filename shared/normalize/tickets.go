@@ -50,7 +50,8 @@ const (
 // Tickets normalizes a tickets batch into table.Tickets rows. It is pure and safe for
 // concurrent use; tc nil means team.Default(). The rules, where the design leaves room:
 //
-//   - Key: the ticket's id, else its hs_object_id property; a ticket with neither is rejected.
+//   - Key: the ticket's id, else its hs_object_id property (trimmed); a ticket with neither is
+//     rejected (Rejection.ID is then "" and Reason gives its position in the batch).
 //     When one payload holds the same id twice, only the last occurrence counts (it is the most
 //     recent read); rows follow the order of those last occurrences.
 //   - Pipeline and Stage: labels from p.Pipelines. An id that resolves to nothing is written as
@@ -66,14 +67,15 @@ const (
 //   - Agent: the team member that the owner id, the owner's email or the owner's full name
 //     names (in that order; the owner id is tried even when the owner is missing from
 //     p.Owners); else the owner's "First Last"; else the owner's email; else "Owner <id>".
-//     No owner id gives "ticketUnassigned"; an id found neither in p.Owners nor in the team config
+//     No owner id gives "Unassigned"; an id found neither in p.Owners nor in the team config
 //     gives "Unknown owner <id>" and a warning. A ticket whose member is a manager is not
-//     written: its key goes to Result.Excluded.
+//     written: its key goes to Result.Excluded. So does an archived (deleted) ticket, should a
+//     payload carry one: it no longer exists at the source.
 //   - Dates: ISO 8601 (RFC 3339) or epoch milliseconds, written as wall time in tc.Location.
 //     A missing value (absent, null or "") is an empty cell; "Unknown", an unparsable value or
 //     a year outside 2000..2100 is an empty cell and a warning. Created falls back to
-//     the object's createdAt and Last Modified to its updatedAt; a ticket with no usable
-//     created date at all is a warning too.
+//     the object's createdAt and Last Modified to its updatedAt. A bad value counts as one
+//     warning; a ticket with neither createdate nor createdAt counts as one too.
 //   - First Response Minutes and Time To Close Hours: time_to_first_agent_reply and
 //     time_to_close (milliseconds) in minutes and hours, rounded to 2 decimals; empty when
 //     missing; a negative or non-numeric value is empty and a warning.
@@ -270,7 +272,7 @@ func (n *ticketNormalizer) run() Result {
 				n.warn(key, "hubspot_owner_id", ownerID, "resolves to no owner")
 			}
 		}
-		if oi.manager {
+		if oi.manager || t.Archived {
 			n.res.Excluded = append(n.res.Excluded, key)
 			continue
 		}

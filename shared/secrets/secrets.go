@@ -1,7 +1,6 @@
-// Package secrets holds credentials safely: a Ref is either a plain value (from the
-// environment, for laptops and tests) or the name of a Secret Manager secret version (in the
-// cloud), and it never prints its value. A Resolver turns a Ref into the value, reading each
-// Secret Manager version once per instance.
+// Package secrets handles credentials: a Secret is a value that never prints itself, and a
+// Resolver turns "a plain value (laptops, tests) or the name of a Secret Manager version (the
+// cloud)" into the value, reading each Secret Manager version once per instance.
 //
 // Values are never logged and never part of an error message.
 package secrets
@@ -23,79 +22,62 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Redacted is what a Ref's plain value prints as.
+// Redacted is what a Secret prints as.
 const Redacted = "[REDACTED]"
 
-// Ref refers to a secret: a plain value or a Secret Manager version name. The zero Ref is
-// unset. A Ref prints (fmt, slog, JSON) as its version name or as Redacted, never its value.
-type Ref struct {
-	value string
-	name  string
-}
+// Secret is a secret value, such as an API token read from the environment. It prints (fmt
+// with any verb, slog, JSON and other text encodings) as Redacted, or "" when empty;
+// string(s) is the value.
+type Secret string
 
-// Plain returns a Ref holding the value itself.
-func Plain(value string) Ref { return Ref{value: value} }
-
-// Version returns a Ref to a Secret Manager version, after checking the name's form
-// (projects/P/secrets/S/versions/V, V a number or "latest").
-func Version(name string) (Ref, error) {
-	if err := ValidName(name); err != nil {
-		return Ref{}, err
+// String returns Redacted, or "" for the empty Secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
 	}
-	return Ref{name: name}, nil
+	return Redacted
 }
+
+// Format makes every fmt verb (%v, %+v, %#v, %s, %q, %x, %d, …) print String().
+func (s Secret) Format(f fmt.State, verb rune) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", s.String())
+		return
+	}
+	fmt.Fprint(f, s.String())
+}
+
+// GoString is String, so %#v does not show the value either.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue keeps the value out of structured logs.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText keeps the value out of JSON and other text encodings.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 var nameRE = regexp.MustCompile(`^projects/[a-z0-9.:-]+/secrets/[A-Za-z0-9_-]{1,255}/versions/(latest|[1-9][0-9]*)$`)
 
-// ValidName reports whether name is a Secret Manager version name,
+// ErrBadName says a string is not a Secret Manager version name. The string itself is not
+// shown: it may be a token pasted into the wrong place.
+var ErrBadName = errors.New("not a Secret Manager version name (projects/PROJECT/secrets/SECRET/versions/VERSION|latest); value not shown")
+
+// ValidName returns ErrBadName unless name is a Secret Manager version name,
 // projects/P/secrets/S/versions/V with V a version number or "latest".
 func ValidName(name string) error {
 	if !nameRE.MatchString(name) {
-		return fmt.Errorf("%q is not a Secret Manager version name (projects/PROJECT/secrets/SECRET/versions/VERSION|latest)", name)
+		return ErrBadName
 	}
 	return nil
 }
 
-// IsZero reports whether the Ref is unset.
-func (r Ref) IsZero() bool { return r.value == "" && r.name == "" }
-
-// Name returns the Secret Manager version name, "" for a plain value.
-func (r Ref) Name() string { return r.name }
-
-// String describes the Ref without its value: the version name, Redacted for a plain value,
-// or "" when unset.
-func (r Ref) String() string {
-	switch {
-	case r.name != "":
-		return r.name
-	case r.value != "":
-		return Redacted
-	}
-	return ""
-}
-
-// Format makes every fmt verb (%v, %+v, %#v, %s, %q, %x, …) print String().
-func (r Ref) Format(f fmt.State, verb rune) {
-	if verb == 'q' {
-		fmt.Fprintf(f, "%q", r.String())
-		return
-	}
-	fmt.Fprint(f, r.String())
-}
-
-// GoString is String, so %#v does not show the value either.
-func (r Ref) GoString() string { return r.String() }
-
-// LogValue keeps the value out of structured logs.
-func (r Ref) LogValue() slog.Value { return slog.StringValue(r.String()) }
-
-// MarshalText keeps the value out of JSON and other encodings.
-func (r Ref) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
-
-// ErrUnset is returned when resolving a Ref that holds nothing.
+// ErrUnset is returned when resolving with neither a value nor a version name.
 var ErrUnset = errors.New("secrets: no value or secret version given")
 
-// Resolver resolves Refs, reading each Secret Manager version at most once successfully per
+// ErrBoth is returned when resolving with both a value and a version name.
+var ErrBoth = errors.New("secrets: both a value and a secret version given; set only one")
+
+// Resolver resolves secrets, reading each Secret Manager version at most once successfully per
 // Resolver (the value is then cached; a failed read is retried on the next call). The
 // Secret Manager client is created on first use. It is safe for concurrent use; the zero
 // value is ready to use with default client options.
@@ -107,8 +89,11 @@ type Resolver struct {
 	entries map[string]*entry
 }
 
+// entry is one version's cache slot; sem (capacity 1) serializes its reads so that
+// concurrent callers wait for one read instead of each making their own, while still
+// honouring their contexts.
 type entry struct {
-	mu    sync.Mutex
+	sem   chan struct{}
 	done  bool
 	value string
 }
@@ -119,27 +104,34 @@ func NewResolver(opts ...option.ClientOption) *Resolver {
 	return &Resolver{opts: opts}
 }
 
-// Resolve returns the Ref's value: the plain value, or the version's payload read from
-// Secret Manager (surrounding white space trimmed: a token stored with a trailing newline is
-// still the token).
-func (r *Resolver) Resolve(ctx context.Context, ref Ref) (string, error) {
+// Resolve returns value when name is "", else the payload of the Secret Manager version name
+// (see Access). This is how a configuration's X / X_SECRET pair of variables becomes the one
+// credential: exactly one of them must be set.
+func (r *Resolver) Resolve(ctx context.Context, value Secret, name string) (string, error) {
 	switch {
-	case ref.name != "":
-		return r.Access(ctx, ref.name)
-	case ref.value != "":
-		return ref.value, nil
+	case value != "" && name != "":
+		return "", ErrBoth
+	case name != "":
+		return r.Access(ctx, name)
+	case value != "":
+		return string(value), nil
 	}
 	return "", ErrUnset
 }
 
-// Access returns the payload of a Secret Manager version, read once and cached.
+// Access returns the payload of a Secret Manager version, read once and cached, with
+// surrounding white space trimmed (a token stored with a trailing newline is still the token).
 func (r *Resolver) Access(ctx context.Context, name string) (string, error) {
 	if err := ValidName(name); err != nil {
 		return "", fmt.Errorf("secrets: %w", err)
 	}
 	e := r.entry(name)
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	select {
+	case e.sem <- struct{}{}:
+	case <-ctx.Done():
+		return "", fmt.Errorf("secretmanager.AccessSecretVersion %s: %w", name, ctx.Err())
+	}
+	defer func() { <-e.sem }()
 	if e.done {
 		return e.value, nil
 	}
@@ -151,6 +143,10 @@ func (r *Resolver) Access(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return "", fmt.Errorf("secretmanager.AccessSecretVersion %s: %w", name, ctxErr)
+		}
+		if _, ok := ctx.Deadline(); ok && status.Code(err) == codes.DeadlineExceeded {
+			// The server can give up on the propagated deadline just before the context does.
+			return "", fmt.Errorf("secretmanager.AccessSecretVersion %s: %w (%w)", name, context.DeadlineExceeded, err)
 		}
 		return "", fmt.Errorf("secretmanager.AccessSecretVersion %s: %s%w", name, hint(err), err)
 	}
@@ -191,7 +187,7 @@ func (r *Resolver) entry(name string) *entry {
 	}
 	e, ok := r.entries[name]
 	if !ok {
-		e = &entry{}
+		e = &entry{sem: make(chan struct{}, 1)}
 		r.entries[name] = e
 	}
 	return e

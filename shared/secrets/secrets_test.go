@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,15 +88,11 @@ func startFake(t *testing.T, f *fakeSM) *Resolver {
 func TestAccessReadsOnce(t *testing.T) {
 	f := &fakeSM{versions: map[string]string{goodName: secretText + "\n"}, delay: 20 * time.Millisecond}
 	r := startFake(t, f)
-	ref, err := Version(goodName)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
 	for range 50 {
 		wg.Go(func() {
-			v, err := r.Resolve(t.Context(), ref)
+			v, err := r.Resolve(t.Context(), "", goodName)
 			if err != nil {
 				errs <- err
 				return
@@ -147,7 +144,7 @@ func TestAccessErrors(t *testing.T) {
 		{disabled, codes.FailedPrecondition, []string{"disabled or destroyed", disabled}},
 		{corrupt, codes.OK, []string{"checksum mismatch", corrupt}},
 		{empty, codes.OK, []string{"is empty", empty}},
-		{"hubspot-token", codes.OK, []string{`"hubspot-token" is not a Secret Manager version name`}},
+		{"pat-na1-5ecret-VALUE", codes.OK, []string{"secrets: not a Secret Manager version name", "value not shown"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,19 +185,48 @@ func TestAccessContextCancelled(t *testing.T) {
 	if time.Since(start) > 2*time.Second {
 		t.Error("Access outlived its context")
 	}
+	// A caller waiting behind a slow read gives up with its own context too.
+	slow, cancelSlow := context.WithCancel(t.Context())
+	defer cancelSlow()
+	calls := f.calls.Load()
+	go r.Access(slow, goodName)
+	for deadline := time.Now().Add(5 * time.Second); f.calls.Load() == calls; { // the slow read holds the slot
+		if time.Now().After(deadline) {
+			t.Fatal("the slow read never reached the server")
+		}
+		runtime.Gosched()
+	}
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel2()
+	start = time.Now()
+	if _, err := r.Access(ctx2, goodName); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting caller: err = %v, want context.DeadlineExceeded", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Error("a waiting caller outlived its context")
+	}
 }
 
-func TestResolvePlain(t *testing.T) {
+func TestResolve(t *testing.T) {
 	var r Resolver // the zero value works, and a plain value needs no client
-	v, err := r.Resolve(t.Context(), Plain("tok"))
-	if err != nil || v != "tok" {
-		t.Errorf("Resolve(Plain) = %q, %v", v, err)
+	tests := []struct {
+		value   Secret
+		name    string
+		want    string
+		wantErr error
+	}{
+		{"tok", "", "tok", nil},
+		{"", "", "", ErrUnset},
+		{"tok", goodName, "", ErrBoth},
 	}
-	if _, err := r.Resolve(t.Context(), Ref{}); !errors.Is(err, ErrUnset) {
-		t.Errorf("Resolve(zero) error = %v, want ErrUnset", err)
+	for _, tt := range tests {
+		got, err := r.Resolve(t.Context(), tt.value, tt.name)
+		if got != tt.want || !errors.Is(err, tt.wantErr) {
+			t.Errorf("Resolve(%q, %q) = %q, %v; want %q, %v", string(tt.value), tt.name, got, err, tt.want, tt.wantErr)
+		}
 	}
 	if r.client != nil {
-		t.Error("a client was created for a plain value")
+		t.Error("a client was created without a version name")
 	}
 	if err := r.Close(); err != nil {
 		t.Errorf("Close without a client: %v", err)
@@ -230,45 +256,38 @@ func TestValidName(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("ValidName(%q) = %v, want ok=%v", tt.name, err, tt.ok)
 		}
-		_, err = Version(tt.name)
-		if (err == nil) != tt.ok {
-			t.Errorf("Version(%q) = %v, want ok=%v", tt.name, err, tt.ok)
-		}
 	}
 }
 
-func TestRefNeverPrintsValue(t *testing.T) {
+func TestSecretNeverPrintsValue(t *testing.T) {
 	type holder struct {
-		Token Ref
+		Token Secret
 		Other string
 	}
-	plain := Plain(secretText)
-	named, _ := Version(goodName)
-	for _, ref := range []Ref{plain, named} {
-		h := holder{Token: ref, Other: "x"}
-		js, err := json.Marshal(h)
-		if err != nil {
-			t.Fatal(err)
+	s := Secret(secretText)
+	h := holder{Token: s, Other: "x"}
+	js, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logBuf strings.Builder
+	slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("config", "token", s, "holder", h)
+	outs := []string{
+		fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q %x %X %d %10s", s, s, s, s, s, s, s, s, s),
+		fmt.Sprintf("%v %+v %#v", h, h, h), fmt.Sprintf("%v", &h), fmt.Sprintln(s, h), string(js), logBuf.String(),
+	}
+	for _, out := range outs {
+		if strings.Contains(out, secretText) {
+			t.Errorf("the value leaks: %s", out)
 		}
-		var logBuf strings.Builder
-		slog.New(slog.NewJSONHandler(&logBuf, nil)).Info("config", "token", ref, "holder", h)
-		outs := []string{
-			fmt.Sprint(ref), fmt.Sprintf("%v %+v %#v %s %q %x %d", ref, ref, ref, ref, ref, ref, ref),
-			fmt.Sprintf("%v %+v %#v", h, h, h), fmt.Sprintf("%v", &h), string(js), logBuf.String(),
-		}
-		for _, out := range outs {
-			if strings.Contains(out, secretText) {
-				t.Errorf("the value leaks: %s", out)
-			}
+		if !strings.Contains(out, Redacted) {
+			t.Errorf("no %s in %s", Redacted, out)
 		}
 	}
-	if got := fmt.Sprint(plain); got != Redacted {
-		t.Errorf("plain prints %q, want %q", got, Redacted)
+	if got := fmt.Sprint(Secret("")); got != "" {
+		t.Errorf("empty Secret prints %q", got)
 	}
-	if got := fmt.Sprint(named); got != goodName {
-		t.Errorf("named prints %q, want its name", got)
-	}
-	if !(Ref{}).IsZero() || plain.IsZero() || named.Name() != goodName || plain.Name() != "" {
-		t.Error("IsZero / Name")
+	if string(s) != secretText {
+		t.Error("string(s) is not the value")
 	}
 }
