@@ -382,7 +382,8 @@ func redactURL(raw string) string {
 	if err != nil {
 		return "(unparsable)"
 	}
-	return u.Redacted()
+	u.User = nil
+	return u.String()
 }
 
 func newAPIError(name string, status int, body []byte) *APIError {

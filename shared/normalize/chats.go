@@ -137,11 +137,12 @@ type chatNormalizer struct {
 	botNames map[string]bool
 	agents   map[string]*livechat.Agent
 	groups   map[int]string
-	// actors caches resolved users: key "u:"+id for agent-type chat users, "a:"+id for
-	// authors that are not chat users.
-	actors   map[string]*chatActor
-	workdays map[int]bool
-	res      Result
+	// listedActors caches agent-type chat users by id; authorActors authors that are not
+	// chat users.
+	listedActors map[string]*chatActor
+	authorActors map[string]*chatActor
+	workdays     map[int]bool
+	res          Result
 
 	// scratch, reused per thread
 	users []chatUser
@@ -153,15 +154,16 @@ const chatNoTime int64 = math.MinInt64
 
 func newChatNormalizer(p livechat.Payload, tc *team.Config, syncedAt time.Time) *chatNormalizer {
 	n := &chatNormalizer{
-		p:        p,
-		tc:       tc,
-		loc:      tc.Location,
-		bots:     make(map[string]*livechat.Bot, len(p.Bots)),
-		botNames: make(map[string]bool, len(p.Bots)),
-		agents:   make(map[string]*livechat.Agent, len(p.Agents)),
-		groups:   make(map[int]string, len(p.Groups)),
-		actors:   map[string]*chatActor{},
-		workdays: map[int]bool{},
+		p:            p,
+		tc:           tc,
+		loc:          tc.Location,
+		bots:         make(map[string]*livechat.Bot, len(p.Bots)),
+		botNames:     make(map[string]bool, len(p.Bots)),
+		agents:       make(map[string]*livechat.Agent, len(p.Agents)),
+		groups:       make(map[int]string, len(p.Groups)),
+		listedActors: map[string]*chatActor{},
+		authorActors: map[string]*chatActor{},
+		workdays:     map[int]bool{},
 	}
 	if n.loc == nil {
 		n.loc = time.UTC
@@ -222,11 +224,11 @@ func (n *chatNormalizer) run() Result {
 
 // actor resolves an agent-type chat user (listed) or an author missing from chat.users.
 func (n *chatNormalizer) actor(id, name, email string, listed bool) *chatActor {
-	key := "a:" + id
+	cache := n.authorActors
 	if listed {
-		key = "u:" + id
+		cache = n.listedActors
 	}
-	if a, ok := n.actors[key]; ok {
+	if a, ok := cache[id]; ok {
 		return a
 	}
 	bot := n.bots[id]
@@ -256,7 +258,7 @@ func (n *chatNormalizer) actor(id, name, email string, listed bool) *chatActor {
 	default:
 		a.name = id
 	}
-	n.actors[key] = a
+	cache[id] = a
 	return a
 }
 
@@ -280,8 +282,13 @@ func chatIsMessage(e *livechat.Event) bool {
 	return false
 }
 
-// chatTime parses an API timestamp into unix microseconds.
+// chatTime parses an API timestamp into unix microseconds. The form LiveChat sends for events
+// and threads (2024-05-01T10:02:05.300000Z) takes a fast path; anything else goes through
+// time.Parse (RFC 3339, any offset, any fraction).
 func chatTime(s string) (int64, bool) {
+	if us, ok := chatFastTime(s); ok {
+		return us, true
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return 0, false
@@ -585,3 +592,53 @@ func chatSeconds(a, b int64) table.Cell {
 }
 
 func chatRound2(x float64) float64 { return math.Round(x*100) / 100 }
+
+// chatFastTime parses exactly "YYYY-MM-DDTHH:MM:SS.ffffffZ" (UTC, six fraction digits) into
+// unix microseconds; ok is false for any other form or an invalid or out-of-range value.
+func chatFastTime(s string) (int64, bool) {
+	if len(s) != 27 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+		s[19] != '.' || s[26] != 'Z' {
+		return 0, false
+	}
+	for _, i := range chatDigitPos {
+		if s[i]-'0' > 9 {
+			return 0, false
+		}
+	}
+	d2 := func(i int) int { return int(s[i]-'0')*10 + int(s[i+1]-'0') }
+	y := d2(0)*100 + d2(2)
+	mo, d, h, mi, sec := d2(5), d2(8), d2(11), d2(14), d2(17)
+	us := d2(20)*10000 + d2(22)*100 + d2(24)
+	if y < chatMinYear || y > chatMaxYear || mo < 1 || mo > 12 || d < 1 || d > chatDaysIn(y, mo) ||
+		h > 23 || mi > 59 || sec > 59 {
+		return 0, false
+	}
+	// Days from civil (H. Hinnant), proleptic Gregorian.
+	yy := y
+	if mo <= 2 {
+		yy--
+	}
+	era := yy / 400
+	yoe := yy - era*400
+	mp := (mo + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	days := int64(era*146097+doe) - 719468
+	return ((days*24+int64(h))*60+int64(mi))*60e6 + int64(sec)*1e6 + int64(us), true
+}
+
+// chatDigitPos are the digit positions of "YYYY-MM-DDTHH:MM:SS.ffffffZ".
+var chatDigitPos = [...]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22, 23, 24, 25}
+
+func chatDaysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}

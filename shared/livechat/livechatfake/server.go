@@ -413,6 +413,7 @@ func firstPage(body map[string]json.RawMessage) (pageToken, error) {
 
 type errString string
 
+// Error implements error.
 func (e errString) Error() string { return string(e) }
 
 func encodePageID(q pageToken) string {
