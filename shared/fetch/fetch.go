@@ -124,7 +124,6 @@ func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Tim
 		run    state.Run
 		stream Stream
 		seq    int
-		err    error
 	)
 	if req.Continue {
 		if req.RunID == "" {

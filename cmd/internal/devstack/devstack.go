@@ -77,6 +77,9 @@ func (o *Options) defaults() {
 	if o.DataDir == "" {
 		o.DataDir = ".devstack"
 	}
+	if abs, err := filepath.Abs(o.DataDir); err == nil {
+		o.DataDir = abs
+	}
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
@@ -215,6 +218,20 @@ func freePort() (int, error) {
 
 // startFunctions starts one child process per function and waits until each answers.
 func (s *Stack) startFunctions(ctx context.Context) error {
+	for _, f := range Functions {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		if err := s.startFunction(ctx, f, port); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startFunction starts one function's child process on port and waits until it answers.
+func (s *Stack) startFunction(ctx context.Context, f Function, port int) error {
 	exe := s.opts.Executable
 	if exe == "" {
 		var err error
@@ -226,38 +243,54 @@ func (s *Stack) startFunctions(ctx context.Context) error {
 	for k, v := range s.Env {
 		env = append(env, k+"="+v)
 	}
-	for _, f := range Functions {
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		logPath := filepath.Join(s.opts.DataDir, "logs", f.Name+".log")
-		logFile, err := os.Create(logPath)
-		if err != nil {
-			return err
-		}
-		cmd := exec.Command(exe)
-		cmd.Env = append(append([]string{}, env...), ChildEnv+"=1", "FUNCTION_TARGET="+f.Entry, "PORT="+strconv.Itoa(port))
-		cmd.Stdout, cmd.Stderr = logFile, logFile
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			logFile.Close()
-			return fmt.Errorf("start %s: %w", f.Name, err)
-		}
-		s.procs[f.Name] = cmd
-		s.closers = append(s.closers, func() {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
-			logFile.Close()
-		})
-		url := fmt.Sprintf("http://127.0.0.1:%d", port)
-		s.Env["FUNCTION_URL_"+strings.ToUpper(f.Name)] = url
-		if err := waitHTTP(ctx, url, 30*time.Second); err != nil {
-			return fmt.Errorf("function %s did not start (log %s): %w", f.Name, logPath, err)
-		}
-		fmt.Fprintf(s.opts.Out, "  function %s (%s) on %s, log %s\n", f.Name, f.Entry, url, logPath)
+	logPath := filepath.Join(s.opts.DataDir, "logs", f.Name+".log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
 	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(env, ChildEnv+"=1", "FUNCTION_TARGET="+f.Entry, "PORT="+strconv.Itoa(port))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("start %s: %w", f.Name, err)
+	}
+	s.procs[f.Name] = cmd
+	s.closers = append(s.closers, func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		logFile.Close()
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	s.Env["FUNCTION_URL_"+strings.ToUpper(f.Name)] = url
+	if err := waitHTTP(ctx, url, 30*time.Second); err != nil {
+		return fmt.Errorf("function %s did not start (log %s): %w", f.Name, logPath, err)
+	}
+	fmt.Fprintf(s.opts.Out, "  function %s (%s) on %s, log %s\n", f.Name, f.Entry, url, logPath)
 	return nil
+}
+
+// RestartFunction kills a function's process (as a crash would) and starts it again on the
+// same port, so its push subscription reaches it again.
+func (s *Stack) RestartFunction(ctx context.Context, name string) error {
+	cmd, ok := s.procs[name]
+	if !ok {
+		return fmt.Errorf("no function %s", name)
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = cmd.Wait()
+	url := s.Env["FUNCTION_URL_"+strings.ToUpper(name)]
+	port, err := strconv.Atoi(url[strings.LastIndex(url, ":")+1:])
+	if err != nil {
+		return err
+	}
+	for _, f := range Functions {
+		if f.Name == name {
+			return s.startFunction(ctx, f, port)
+		}
+	}
+	return fmt.Errorf("no function %s", name)
 }
 
 // waitHTTP polls url until it answers anything.

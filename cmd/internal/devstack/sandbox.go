@@ -70,7 +70,14 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 			env["HUBSPOT_RATE_PER_10S"] = "0"
 			env["HUBSPOT_SEARCH_RATE_PER_SECOND"] = "0"
 		}
-		fmt.Fprintf(opts.Out, "  sandbox HubSpot on %s: %s\n", url, sb.Tickets)
+		if env["TEAM_CONFIG"] == "" {
+			path, err := writeSandboxTeam(opts.DataDir)
+			if err != nil {
+				return nil, fmt.Errorf("sandbox team config: %w", err)
+			}
+			env["TEAM_CONFIG"] = path
+		}
+		fmt.Fprintf(opts.Out, "  sandbox HubSpot on %s: %s; team config %s\n", url, sb.Tickets, env["TEAM_CONFIG"])
 	}
 	if env["SHEETS_API_ENDPOINT"] == "" {
 		if env["SPREADSHEET_ID"] == "" {
