@@ -63,7 +63,7 @@ variable "hubspot_rate_per_10s" {
   default     = 80
 
   validation {
-    condition     = var.hubspot_rate_per_10s >= 1 && var.hubspot_rate_per_10s <= 250
+    condition     = var.hubspot_rate_per_10s >= 1 && var.hubspot_rate_per_10s <= 250 && floor(var.hubspot_rate_per_10s) == var.hubspot_rate_per_10s
     error_message = "hubspot_rate_per_10s must be between 1 and 250."
   }
 }
@@ -117,7 +117,7 @@ variable "livechat_rate_per_minute" {
   default     = 120
 
   validation {
-    condition     = var.livechat_rate_per_minute >= 1
+    condition     = var.livechat_rate_per_minute >= 1 && floor(var.livechat_rate_per_minute) == var.livechat_rate_per_minute
     error_message = "livechat_rate_per_minute must be >= 1."
   }
 }
@@ -183,7 +183,7 @@ variable "lookback_minutes" {
   default     = 30
 
   validation {
-    condition     = var.lookback_minutes >= 0 && var.lookback_minutes <= 1440
+    condition     = var.lookback_minutes >= 0 && var.lookback_minutes <= 1440 && floor(var.lookback_minutes) == var.lookback_minutes
     error_message = "lookback_minutes must be between 0 and 1440."
   }
 }
@@ -194,7 +194,7 @@ variable "fetch_timeout_seconds" {
   default     = 540
 
   validation {
-    condition     = var.fetch_timeout_seconds >= 60 && var.fetch_timeout_seconds <= 540
+    condition     = var.fetch_timeout_seconds >= 60 && var.fetch_timeout_seconds <= 540 && floor(var.fetch_timeout_seconds) == var.fetch_timeout_seconds
     error_message = "fetch_timeout_seconds must be between 60 and 540."
   }
 }
@@ -205,7 +205,7 @@ variable "fetch_budget_seconds" {
   default     = 420
 
   validation {
-    condition     = var.fetch_budget_seconds >= 30 && var.fetch_budget_seconds <= 480
+    condition     = var.fetch_budget_seconds >= 30 && var.fetch_budget_seconds <= 480 && floor(var.fetch_budget_seconds) == var.fetch_budget_seconds
     error_message = "fetch_budget_seconds must be between 30 and 480 (and below fetch_timeout_seconds)."
   }
 }
@@ -216,7 +216,7 @@ variable "batch_records" {
   default     = 2000
 
   validation {
-    condition     = var.batch_records >= 1 && var.batch_records <= 20000
+    condition     = var.batch_records >= 1 && var.batch_records <= 20000 && floor(var.batch_records) == var.batch_records
     error_message = "batch_records must be between 1 and 20000."
   }
 }
@@ -227,7 +227,7 @@ variable "lease_minutes" {
   default     = 30
 
   validation {
-    condition     = var.lease_minutes >= 10
+    condition     = var.lease_minutes >= 10 && floor(var.lease_minutes) == var.lease_minutes
     error_message = "lease_minutes must be >= 10 (longer than one fetch invocation)."
   }
 }
@@ -238,7 +238,7 @@ variable "max_delivery_attempts" {
   default     = 5
 
   validation {
-    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
     error_message = "max_delivery_attempts must be between 5 and 100 (Pub/Sub limits)."
   }
 }

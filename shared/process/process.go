@@ -164,7 +164,8 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 		Excluded: len(res.Excluded), Rejected: len(res.Rejected), Warnings: res.Warnings,
 		APIRequests: b.APIRequests, SheetsRequests: int((r1 - r0) + (w1 - w0)),
 	}
-	rec := state.BatchRecord{Seq: b.Seq, Last: b.Last, HighWater: b.HighWater, Counts: out.Counts}
+	rec := state.BatchRecord{Seq: b.Seq, Last: b.Last, HighWater: b.HighWater, Counts: out.Counts,
+		Source: string(b.Source), Mode: string(b.Mode)}
 	if b.Mode == batch.Full {
 		rec.Keys = make([]string, 0, len(res.Rows)+len(res.Excluded))
 		for _, row := range res.Rows {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -293,15 +292,17 @@ func (s *Stack) RestartFunction(ctx context.Context, name string) error {
 	return fmt.Errorf("no function %s", name)
 }
 
-// waitHTTP polls url until it answers anything.
+// waitHTTP polls until something listens at url's host:port (a plain connection: the
+// functions answer only CloudEvents, so an HTTP probe would log noise).
 func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	addr := strings.TrimPrefix(url, "http://")
+	var d net.Dialer
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
+		c, err := d.DialContext(ctx, "tcp", addr)
 		if err == nil {
-			resp.Body.Close()
+			c.Close()
 			return nil
 		}
 		select {

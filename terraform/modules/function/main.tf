@@ -14,7 +14,7 @@ locals {
     [for f in values(var.secret_files) : f.secret],
   ))
 
-  push = var.push_subscription == null ? {} : { this = var.push_subscription }
+  push = { for k, p in { this = var.push_subscription } : k => p if p != null }
   dead_letter = {
     for k, p in local.push : k => p if p.dead_letter_topic != null
   }
@@ -24,6 +24,13 @@ data "archive_file" "source" {
   type        = "zip"
   source_dir  = var.source_dir
   output_path = "${var.build_dir}/${var.name}.zip"
+
+  lifecycle {
+    precondition {
+      condition     = fileexists("${var.source_dir}/go.mod") && fileexists("${var.source_dir}/vendor/modules.txt")
+      error_message = "${var.source_dir} is not a packaged function: run `go run ./cmd/supportsync package` at the repository root first."
+    }
+  }
 }
 
 resource "google_storage_bucket_object" "source" {
