@@ -174,7 +174,7 @@ func NewProcess(ctx context.Context, getenv func(string) string) (*Process, erro
 	return &Process{Log: log, Service: &process.Service{
 		Store: state.New(c.fs), Sink: sheets.New(svc, cfg.SpreadsheetID, cfg.Team.Location, sheets.WithLogger(log)),
 		Team: cfg.Team, Retention: cfg.Retention, LeaseTTL: cfg.LeaseTTL,
-		Sources:   map[batch.Source]process.Normalizer{batch.Tickets: process.TicketsNormalizer},
+		Sources:   process.Normalizers(),
 		Publisher: c.pub, CompletedTopic: cfg.TopicRunsCompleted, Log: log,
 	}}, nil
 }

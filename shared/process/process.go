@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"supportsync.dev/shared/batch"
-	"supportsync.dev/shared/hubspot"
 	"supportsync.dev/shared/normalize"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/state"
@@ -43,18 +42,6 @@ type Publisher interface {
 type Normalizer struct {
 	Schema    table.Schema
 	Normalize func(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (normalize.Result, error)
-}
-
-// TicketsNormalizer normalizes HubSpot ticket batches into the Tickets tab.
-var TicketsNormalizer = Normalizer{
-	Schema: table.Tickets,
-	Normalize: func(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (normalize.Result, error) {
-		var p hubspot.Payload
-		if err := json.Unmarshal(payload, &p); err != nil {
-			return normalize.Result{}, fmt.Errorf("tickets payload: %w", err)
-		}
-		return normalize.Tickets(p, tc, syncedAt), nil
-	},
 }
 
 // ErrPoison marks a batch that can never be processed; it is retried a bounded number of
