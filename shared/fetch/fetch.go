@@ -133,7 +133,7 @@ func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Tim
 		if err != nil {
 			return res, err
 		}
-		if !ok || stored.State != "fetching" || len(stored.Checkpoint) == 0 {
+		if !ok || stored.State != state.StateFetching || len(stored.Checkpoint) == 0 {
 			res.RunID, res.Skipped = req.RunID, true
 			res.Message = fmt.Sprintf("run %s has nothing to continue (state %q)", req.RunID, stored.State)
 			return res, nil
@@ -157,12 +157,20 @@ func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Tim
 			return res, err
 		}
 		from, to := s.window(req.Mode, since, cursor, found, start)
+		if _, exists, err := s.Store.Run(ctx, runID); err != nil {
+			return res, err
+		} else if exists {
+			// The same request delivered twice: the first delivery owns the run.
+			res.Skipped = true
+			res.Message = fmt.Sprintf("run %s already exists", runID)
+			return res, nil
+		}
 		run, err = s.Store.BeginRun(ctx, state.Run{ID: runID, Source: string(src), Mode: string(req.Mode), Started: start}, s.LeaseTTL)
 		if err != nil {
 			return s.busy(res, runID, err)
 		}
-		if run.State != "fetching" || run.NextSeq > 0 {
-			// The same request delivered twice: the first delivery owns the run.
+		if run.State != state.StateFetching || run.NextSeq > 0 {
+			// A delivery racing the first one past the check above.
 			res.Skipped = true
 			res.Message = fmt.Sprintf("run %s already started", runID)
 			return res, nil

@@ -172,7 +172,7 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 
 // maybeFinish finishes the run once every batch has landed and it is not finished yet.
 func (s *Service) maybeFinish(ctx context.Context, out Outcome, run state.Run, schema table.Schema, b *batch.Batch) (Outcome, error) {
-	if !s.Store.Landed(run) || run.State == "completed" || run.State == "failed" {
+	if !s.Store.Landed(run) || run.State == state.StateCompleted || run.State == state.StateFailed {
 		return out, nil
 	}
 	r0, w0 := s.Sink.Requests()
@@ -248,7 +248,7 @@ func (s *Service) failRun(ctx context.Context, out Outcome, b *batch.Batch) (Out
 	if err := s.appendLog(ctx, run, "failed", run.Counts, s.now(), b.Error); err != nil {
 		return out, err
 	}
-	if err := s.Store.FailRun(ctx, b.RunID, b.Error); err != nil {
+	if err := s.Store.FailRun(ctx, b.RunID, b.Error); err != nil && !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrFinished) {
 		return out, err
 	}
 	s.log().Error("run failed", "event", "run_failed", "run_id", b.RunID, "source", b.Source, "error", b.Error)
