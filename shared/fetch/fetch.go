@@ -125,6 +125,7 @@ func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Tim
 		stream Stream
 		seq    int
 	)
+	reqBefore := s.Source.Requests() // counts the reference-data calls of Open/Resume too
 	if req.Continue {
 		if req.RunID == "" {
 			return res, fmt.Errorf("%w: continue needs run_id", ErrBadRequest)
@@ -183,17 +184,16 @@ func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Tim
 	}
 
 	deadline := start.Add(s.Budget)
-	reqBefore := s.Source.Requests()
 	for {
 		done, err := stream.Next(ctx)
 		if err != nil {
 			return res, s.fail(ctx, run, seq, start, err)
 		}
-		if !done && stream.Pending() < s.batchRecords() && s.now().Before(deadline) {
-			continue
-		}
-		// Publish what is pending: everything, in as many batches as the limits need.
-		for stream.Pending() > 0 || done {
+		outOfTime := !s.now().Before(deadline)
+		// Publish full batches as they fill; the remainder when the stream ends or the time
+		// budget is used up (so the checkpoint has nothing pending); and at the end, a last
+		// batch even if it is empty, as the run's end marker.
+		for stream.Pending() >= s.batchRecords() || (done || outOfTime) && stream.Pending() > 0 || done {
 			n, err := s.publish(ctx, run, stream, seq, done, reqBefore)
 			if err != nil {
 				return res, s.fail(ctx, run, seq, start, err)
@@ -209,7 +209,7 @@ func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Tim
 				return res, nil
 			}
 		}
-		if s.now().After(deadline) {
+		if outOfTime {
 			cp, err := stream.Checkpoint()
 			if err != nil {
 				return res, s.fail(ctx, run, seq, start, err)

@@ -217,3 +217,25 @@ func TestWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchesAreFull checks that a run without continuations publishes full batches and one
+// shorter last batch, and counts the reference-data requests too.
+func TestBatchesAreFull(t *testing.T) {
+	clock := &fakeClock{now: time.Now(), step: time.Millisecond}
+	svc, rec, hs := newService(t, 1500, time.Hour, clock)
+	res, err := svc.Run(context.Background(), batch.SyncRequest{Mode: batch.Full, RunID: "full-batches"}, time.Time{})
+	if err != nil || !res.Done || res.Continued {
+		t.Fatalf("run = %+v, %v", res, err)
+	}
+	bs := rec.batches(t)
+	requests := 0
+	for i, b := range bs {
+		requests += b.APIRequests
+		if i < len(bs)-1 && b.Records != svc.BatchRecords {
+			t.Errorf("batch %d has %d records, want %d (only the last may be short)", i, b.Records, svc.BatchRecords)
+		}
+	}
+	if int64(requests) != hs.Requests() {
+		t.Errorf("batches account for %d API requests, the server saw %d", requests, hs.Requests())
+	}
+}
