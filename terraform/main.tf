@@ -196,3 +196,20 @@ resource "google_firestore_database" "default" {
 
   depends_on = [google_project_service.this]
 }
+
+# `supportsync status` lists a source's runs newest first: runs where source == S order by
+# started desc, which needs this composite index.
+resource "google_firestore_index" "runs_by_source" {
+  project    = var.project_id
+  database   = google_firestore_database.default.name
+  collection = "runs"
+
+  fields {
+    field_path = "source"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "started"
+    order      = "DESCENDING"
+  }
+}

@@ -67,7 +67,12 @@ type encoder struct {
 func newEncoder(s table.Schema) *encoder {
 	e := &encoder{formats: make([]*sheets.CellFormat, len(s.Columns)), kinds: make([]table.Kind, len(s.Columns))}
 	for i, c := range s.Columns {
-		e.formats[i] = columnFormat(c.Kind)
+		// Only date-time cells need their format on every write (a serial without it reads
+		// as a number); texts are stringValues and numbers numberValues whatever the format,
+		// and leaving theirs out makes a write about a third smaller.
+		if c.Kind == table.DateTime {
+			e.formats[i] = columnFormat(c.Kind)
+		}
 		e.kinds[i] = c.Kind
 	}
 	return e
