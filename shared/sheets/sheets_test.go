@@ -184,9 +184,9 @@ func TestUpsertKeepsUserColumnBesideItsRecord(t *testing.T) {
 			row("c", "Cid", "2026-03-03 23:59:59", 3, true),
 		}, want: sheets.Result{Inserted: 3}, sheet: [][]string{
 			{"ID", "Name", "When", "N", "Ok"},
-			{"a", "Ann", "2026-03-01 09:00:00", "1.00", "TRUE"},
+			{"a", "Ann", "2026-03-01 09:00:00", "1", "TRUE"},
 			{"b", "Bob", "2026-03-02 10:30:00", "2.50", "FALSE"},
-			{"c", "Cid", "2026-03-03 23:59:59", "3.00", "TRUE"},
+			{"c", "Cid", "2026-03-03 23:59:59", "3", "TRUE"},
 		}},
 		{name: "update, insert, remove", before: func() {
 			srv.SetCell(sheetID, "T", "F1", "Note")
@@ -198,27 +198,27 @@ func TestUpsertKeepsUserColumnBesideItsRecord(t *testing.T) {
 			row("b", "Robert", "2026-03-02 11:00:00", 7, true), // the last wins
 		}, remove: []string{"a", "zzz"}, want: sheets.Result{Inserted: 1, Updated: 1, Deleted: 1}, sheet: [][]string{
 			{"ID", "Name", "When", "N", "Ok", "Note"},
-			{"b", "Robert", "2026-03-02 11:00:00", "7.00", "TRUE", "call Bob back"},
-			{"c", "Cid", "2026-03-03 23:59:59", "3.00", "TRUE", "Cid's note"},
-			{"d", "Dee", "2026-03-04 08:00:00", "4.00", "FALSE", ""},
+			{"b", "Robert", "2026-03-02 11:00:00", "7", "TRUE", "call Bob back"},
+			{"c", "Cid", "2026-03-03 23:59:59", "3", "TRUE", "Cid's note"},
+			{"d", "Dee", "2026-03-04 08:00:00", "4", "FALSE", ""},
 		}},
 		{name: "same again changes nothing", rows: []table.Row{
 			row("d", "Dee", "2026-03-04 08:00:00", 4, false),
 			row("b", "Robert", "2026-03-02 11:00:00", 7, true),
 		}, remove: []string{"a"}, want: sheets.Result{Updated: 2}, sheet: [][]string{
 			{"ID", "Name", "When", "N", "Ok", "Note"},
-			{"b", "Robert", "2026-03-02 11:00:00", "7.00", "TRUE", "call Bob back"},
-			{"c", "Cid", "2026-03-03 23:59:59", "3.00", "TRUE", "Cid's note"},
-			{"d", "Dee", "2026-03-04 08:00:00", "4.00", "FALSE", ""},
+			{"b", "Robert", "2026-03-02 11:00:00", "7", "TRUE", "call Bob back"},
+			{"c", "Cid", "2026-03-03 23:59:59", "3", "TRUE", "Cid's note"},
+			{"d", "Dee", "2026-03-04 08:00:00", "4", "FALSE", ""},
 		}},
 		{name: "empty cells clear, remove in the middle", rows: []table.Row{
 			{table.TextCell("d"), table.Cell{}, table.Cell{}, table.Cell{}, table.Cell{}},
 			row("e", "Eve", "2026-03-05 12:00:00", 5, true),
 		}, remove: []string{"c"}, want: sheets.Result{Inserted: 1, Updated: 1, Deleted: 1}, sheet: [][]string{
 			{"ID", "Name", "When", "N", "Ok", "Note"},
-			{"b", "Robert", "2026-03-02 11:00:00", "7.00", "TRUE", "call Bob back"},
+			{"b", "Robert", "2026-03-02 11:00:00", "7", "TRUE", "call Bob back"},
 			{"d", "", "", "", "", ""},
-			{"e", "Eve", "2026-03-05 12:00:00", "5.00", "TRUE", ""},
+			{"e", "Eve", "2026-03-05 12:00:00", "5", "TRUE", ""},
 		}},
 	}
 	for _, st := range steps {
@@ -307,8 +307,8 @@ func TestUpsertCleansBlankAndDuplicateRows(t *testing.T) {
 	}
 	want := [][]string{
 		{"ID", "Name", "When", "N", "Ok"},
-		{"a", "A2", "2026-01-02 00:00:00", "1.00", "FALSE"},
-		{"c", "C", "2026-01-01 00:00:00", "3.00", "TRUE"},
+		{"a", "A2", "2026-01-02 00:00:00", "1", "FALSE"},
+		{"c", "C", "2026-01-01 00:00:00", "3", "TRUE"},
 	}
 	if diff := cmp.Diff(want, display(t, srv, "T")); diff != "" {
 		t.Errorf("sheet (-want +got):\n%s", diff)
