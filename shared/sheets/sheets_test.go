@@ -185,7 +185,7 @@ func TestUpsertKeepsUserColumnBesideItsRecord(t *testing.T) {
 		}, want: sheets.Result{Inserted: 3}, sheet: [][]string{
 			{"ID", "Name", "When", "N", "Ok"},
 			{"a", "Ann", "2026-03-01 09:00:00", "1", "TRUE"},
-			{"b", "Bob", "2026-03-02 10:30:00", "2.50", "FALSE"},
+			{"b", "Bob", "2026-03-02 10:30:00", "2.5", "FALSE"},
 			{"c", "Cid", "2026-03-03 23:59:59", "3", "TRUE"},
 		}},
 		{name: "update, insert, remove", before: func() {
