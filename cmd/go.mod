@@ -8,6 +8,7 @@ replace supportsync.dev/shared => ../shared
 
 require (
 	github.com/GoogleCloudPlatform/functions-framework-go v1.9.2
+	supportsync.dev/functions/fetchchats v0.0.0
 	supportsync.dev/functions/fetchtickets v0.0.0
 	supportsync.dev/functions/process v0.0.0
 )
@@ -26,6 +27,7 @@ require (
 )
 
 replace (
+	supportsync.dev/functions/fetchchats => ../functions/fetchchats
 	supportsync.dev/functions/fetchtickets => ../functions/fetchtickets
 	supportsync.dev/functions/process => ../functions/process
 )

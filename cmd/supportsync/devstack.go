@@ -20,7 +20,8 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 	data := fs.String("data", ".devstack", "directory for local state (the local sheet, logs)")
 	interval := fs.Duration("interval", time.Minute, "time between incremental syncs when not --once")
 	tickets := fs.Int("sandbox-tickets", 2000, "tickets in the sandbox HubSpot")
-	limits := fs.Bool("sandbox-limits", true, "apply HubSpot's real rate limits in the sandbox")
+	chats := fs.Int("sandbox-chats", 1500, "threads in the sandbox LiveChat")
+	limits := fs.Bool("sandbox-limits", true, "apply HubSpot's and LiveChat's real rate limits in the sandbox")
 	stall := fs.Duration("stall", 2*time.Minute, "fail a sync that makes no progress for this long")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -33,7 +34,7 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 		return usageError{fmt.Errorf("--mode %q: want full or incremental", *mode)}
 	}
 	stack, err := devstack.Start(ctx, devstack.Options{
-		DataDir: *data, Getenv: getenv, Out: out, SandboxTickets: *tickets, SandboxLimits: *limits,
+		DataDir: *data, Getenv: getenv, Out: out, SandboxTickets: *tickets, SandboxChats: *chats, SandboxLimits: *limits,
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"supportsync.dev/shared/config"
 	"supportsync.dev/shared/fetch"
 	"supportsync.dev/shared/hubspot"
+	"supportsync.dev/shared/livechat"
 	"supportsync.dev/shared/secrets"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/state"
@@ -91,6 +92,9 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, ou
 	if getenv("HUBSPOT_TOKEN") != "" || getenv("HUBSPOT_TOKEN_SECRET") != "" {
 		need |= config.NeedHubSpot
 	}
+	if getenv("LIVECHAT_PAT") != "" || getenv("LIVECHAT_PAT_SECRET") != "" {
+		need |= config.NeedLiveChat
+	}
 	cfg, err := config.Load(getenv, need)
 	if err != nil {
 		fmt.Fprintln(out, "FAIL configuration:", err)
@@ -122,6 +126,22 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, ou
 		})
 	} else {
 		fmt.Fprintln(out, "skip HubSpot: neither HUBSPOT_TOKEN nor HUBSPOT_TOKEN_SECRET is set")
+	}
+	if need&config.NeedLiveChat != 0 {
+		check("LiveChat ("+cfg.LiveChatBaseURL+")", func() error {
+			pat, err := secrets.NewResolver().Resolve(ctx, cfg.LiveChatPAT, cfg.LiveChatPATSecret)
+			if err != nil {
+				return err
+			}
+			c, err := livechat.NewClient(livechat.WithBaseURL(cfg.LiveChatBaseURL),
+				livechat.WithCredentials(cfg.LiveChatAccountID, pat), livechat.WithMaxAttempts(2))
+			if err != nil {
+				return err
+			}
+			return c.Check(ctx)
+		})
+	} else {
+		fmt.Fprintln(out, "skip LiveChat: neither LIVECHAT_PAT nor LIVECHAT_PAT_SECRET is set")
 	}
 	check("Google Sheets (spreadsheet "+cfg.SpreadsheetID+")", func() error {
 		svc, err := sheets.NewService(ctx, cfg.SheetsEndpoint, nil)

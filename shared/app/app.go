@@ -112,14 +112,21 @@ func NewTicketsFetch(ctx context.Context, getenv func(string) string) (*Fetch, e
 	if err != nil {
 		return nil, fmt.Errorf("hubspot.NewClient: %w", err)
 	}
+	return newFetch(ctx, cfg, log, &fetch.Tickets{Client: hs}, cfg.TopicSyncTickets, cfg.Lookback)
+}
+
+// newFetch builds a fetch function's service for src: Firestore state, the Pub/Sub publisher,
+// and the settings every source shares. syncTopic receives the source's continuations;
+// lookback is how far before the cursor its incremental runs re-read.
+func newFetch(ctx context.Context, cfg *config.Config, log *slog.Logger, src fetch.Source, syncTopic string, lookback time.Duration) (*Fetch, error) {
 	c, err := newClients(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Fetch{Log: log, Service: &fetch.Service{
-		Source: &fetch.Tickets{Client: hs}, Store: state.New(c.fs), Publisher: c.pub,
-		RawTopic: cfg.TopicRawBatches, SyncTopic: cfg.TopicSyncTickets,
-		Retention: cfg.Retention, Lookback: cfg.Lookback, Budget: cfg.FetchBudget,
+		Source: src, Store: state.New(c.fs), Publisher: c.pub,
+		RawTopic: cfg.TopicRawBatches, SyncTopic: syncTopic,
+		Retention: cfg.Retention, Lookback: lookback, Budget: cfg.FetchBudget,
 		BatchRecords: cfg.BatchRecords, LeaseTTL: cfg.LeaseTTL, Log: log,
 	}}, nil
 }

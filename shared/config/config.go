@@ -86,6 +86,10 @@ type Config struct {
 	LiveChatPATSecret string
 	// LiveChatRatePerMinute is LIVECHAT_RATE_PER_MINUTE.
 	LiveChatRatePerMinute int
+	// LiveChatLookback is LIVECHAT_LOOKBACK_HOURS: how far before the cursor an incremental
+	// chats run re-reads. list_archives filters by thread start, so a rating given after a
+	// thread ended is seen only while the thread is inside this window.
+	LiveChatLookback time.Duration
 
 	// SheetsEndpoint is SHEETS_API_ENDPOINT: another Sheets server, used without Google
 	// credentials; "" = Google.
@@ -146,6 +150,7 @@ var vars = []Var{
 	{Name: "LIVECHAT_PAT", Description: "LiveChat Personal Access Token (set this or LIVECHAT_PAT_SECRET).", Secret: true, RequiredBy: NeedLiveChat},
 	{Name: "LIVECHAT_PAT_SECRET", Description: "Secret Manager version holding the LiveChat PAT, projects/P/secrets/S/versions/V (set this or LIVECHAT_PAT).", RequiredBy: NeedLiveChat},
 	{Name: "LIVECHAT_RATE_PER_MINUTE", Default: "180", Description: "LiveChat API requests allowed per minute (0 to 10000; 0 turns the limit off)."},
+	{Name: "LIVECHAT_LOOKBACK_HOURS", Default: "48", Description: "Incremental chats runs re-read threads started this many hours before the cursor, to pick up ratings given later (0 to 720)."},
 	{Name: "SHEETS_API_ENDPOINT", Description: "Optional Sheets API endpoint URL; when set the Sheets client talks to it without Google credentials."},
 	{Name: "PUBSUB_EMULATOR_HOST", Description: "host:port of the Pub/Sub emulator (standard variable; unset in the cloud)."},
 	{Name: "FIRESTORE_EMULATOR_HOST", Description: "host:port of the Firestore emulator (standard variable; unset in the cloud)."},
@@ -341,6 +346,7 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	}
 	c.LiveChatPAT, c.LiveChatPATSecret = l.credential("LIVECHAT_PAT", "LIVECHAT_PAT_SECRET", need&NeedLiveChat != 0, "livechat")
 	c.LiveChatRatePerMinute = l.int("LIVECHAT_RATE_PER_MINUTE", 0, 10000)
+	c.LiveChatLookback = time.Duration(l.int("LIVECHAT_LOOKBACK_HOURS", 0, 720)) * time.Hour
 
 	c.SheetsEndpoint = l.url("SHEETS_API_ENDPOINT", false)
 	c.PubSubEmulatorHost = l.hostPort("PUBSUB_EMULATOR_HOST")
@@ -416,6 +422,7 @@ func (c Config) String() string {
 		"LIVECHAT_PAT":                   c.LiveChatPAT.String(),
 		"LIVECHAT_PAT_SECRET":            c.LiveChatPATSecret,
 		"LIVECHAT_RATE_PER_MINUTE":       strconv.Itoa(c.LiveChatRatePerMinute),
+		"LIVECHAT_LOOKBACK_HOURS":        strconv.Itoa(int(c.LiveChatLookback / time.Hour)),
 		"SHEETS_API_ENDPOINT":            c.SheetsEndpoint,
 		"PUBSUB_EMULATOR_HOST":           c.PubSubEmulatorHost,
 		"FIRESTORE_EMULATOR_HOST":        c.FirestoreEmulatorHost,

@@ -39,6 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 		HubSpotSearchRatePerSecond: 5,
 		LiveChatBaseURL:            "https://api.livechatinc.com",
 		LiveChatRatePerMinute:      180,
+		LiveChatLookback:           48 * time.Hour,
 		TopicSyncTickets:           "sync-tickets",
 		TopicSyncChats:             "sync-chats",
 		TopicRawBatches:            "raw-batches",
@@ -77,6 +78,7 @@ func TestLoadEverything(t *testing.T) {
 		"LIVECHAT_ACCOUNT_ID":            "d24fa41e-bc16-41b8-a15b-9ca45ff7e0cf",
 		"LIVECHAT_PAT_SECRET":            "projects/demo/secrets/livechat-pat/versions/3",
 		"LIVECHAT_RATE_PER_MINUTE":       "60",
+		"LIVECHAT_LOOKBACK_HOURS":        "0",
 		"SHEETS_API_ENDPOINT":            "http://127.0.0.1:9002/",
 		"PUBSUB_EMULATOR_HOST":           "localhost:8085",
 		"FIRESTORE_EMULATOR_HOST":        "[::1]:8086",
@@ -108,6 +110,7 @@ func TestLoadEverything(t *testing.T) {
 		LiveChatAccountID:          "d24fa41e-bc16-41b8-a15b-9ca45ff7e0cf",
 		LiveChatPATSecret:          "projects/demo/secrets/livechat-pat/versions/3",
 		LiveChatRatePerMinute:      60,
+		LiveChatLookback:           0,
 		SheetsEndpoint:             "http://127.0.0.1:9002/",
 		PubSubEmulatorHost:         "localhost:8085",
 		FirestoreEmulatorHost:      "[::1]:8086",
@@ -229,6 +232,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"LIVECHAT_PAT":                   livechatPAT,
 		"LIVECHAT_PAT_SECRET":            "projects/demo/secrets/pat/versions/1",
 		"LIVECHAT_RATE_PER_MINUTE":       "-1",
+		"LIVECHAT_LOOKBACK_HOURS":        "721",
 		"SHEETS_API_ENDPOINT":            "localhost:9000",
 		"PUBSUB_EMULATOR_HOST":           "http://localhost:8085",
 		"FIRESTORE_EMULATOR_HOST":        "localhost",
@@ -259,6 +263,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"LIVECHAT_ACCOUNT_ID: must not contain ':'",
 		"LIVECHAT_PAT: set LIVECHAT_PAT or LIVECHAT_PAT_SECRET, not both",
 		"LIVECHAT_RATE_PER_MINUTE: -1 is out of range",
+		"LIVECHAT_LOOKBACK_HOURS: 721 is out of range (0 to 720)",
 		`SHEETS_API_ENDPOINT: "localhost:9000" is not an http or https URL`,
 		`PUBSUB_EMULATOR_HOST: "http://localhost:8085" is not host:port`,
 		`FIRESTORE_EMULATOR_HOST: "localhost" is not host:port`,
@@ -296,6 +301,8 @@ func TestLoadRanges(t *testing.T) {
 		{"HUBSPOT_SEARCH_RATE_PER_SECOND", "NaN", false},
 		{"LIVECHAT_RATE_PER_MINUTE", "10000", true}, {"LIVECHAT_RATE_PER_MINUTE", "10001", false},
 		{"LOOKBACK_MINUTES", "1440", true}, {"LOOKBACK_MINUTES", "-1", false},
+		{"LIVECHAT_LOOKBACK_HOURS", "720", true}, {"LIVECHAT_LOOKBACK_HOURS", "0", true}, {"LIVECHAT_LOOKBACK_HOURS", "-1", false},
+		{"LIVECHAT_LOOKBACK_HOURS", "1.5", false},
 		{"FETCH_BUDGET_SECONDS", "10", true}, {"FETCH_BUDGET_SECONDS", "9", false},
 		{"BATCH_RECORDS", "100000", true}, {"BATCH_RECORDS", "100001", false},
 		{"LEASE_MINUTES", "8", true}, {"LEASE_MINUTES", "7", false}, // the default budget is 7 minutes
@@ -340,8 +347,8 @@ func TestVars(t *testing.T) {
 	if diff := cmp.Diff(listed, read); diff != "" {
 		t.Errorf("Vars vs variables Load reads, in order (-vars +read):\n%s", diff)
 	}
-	if len(listed) != 27 {
-		t.Errorf("%d variables, want 27", len(listed))
+	if len(listed) != 28 {
+		t.Errorf("%d variables, want 28", len(listed))
 	}
 	// The defaults listed are the ones Load applies: loading them explicitly changes nothing.
 	defaults := map[string]string{}

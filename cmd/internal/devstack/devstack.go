@@ -1,7 +1,8 @@
 // Package devstack runs the whole pipeline on one machine: the official Pub/Sub and Firestore
 // emulators (unless their hosts are given), every function as its own process behind push
-// subscriptions exactly as in the cloud, a sandbox HubSpot and a local Sheets-compatible store
-// (unless real ones are configured). The CLI's devstack command and the end-to-end tests use it.
+// subscriptions exactly as in the cloud, a sandbox HubSpot and LiveChat and a local
+// Sheets-compatible store (unless real ones are configured). The CLI's devstack command and
+// the end-to-end tests use it.
 package devstack
 
 import (
@@ -43,7 +44,9 @@ type Options struct {
 	Executable string
 	// SandboxTickets is how many tickets the sandbox HubSpot holds (default 2,000).
 	SandboxTickets int
-	// SandboxLimits turns the sandbox's HubSpot rate limits on (the real ones).
+	// SandboxChats is how many threads the sandbox LiveChat holds (default 1,500).
+	SandboxChats int
+	// SandboxLimits turns the sandbox's HubSpot and LiveChat rate limits on (the real ones).
 	SandboxLimits bool
 	// Seed makes the sandbox data reproducible.
 	Seed int64
@@ -87,6 +90,9 @@ func (o *Options) defaults() {
 	}
 	if o.SandboxTickets == 0 {
 		o.SandboxTickets = 2000
+	}
+	if o.SandboxChats == 0 {
+		o.SandboxChats = 1500
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
@@ -171,6 +177,7 @@ var configVars = []string{
 	"GOOGLE_CLOUD_PROJECT", "SPREADSHEET_ID", "TEAM_CONFIG", "RETENTION_DAYS",
 	"HUBSPOT_API_BASE_URL", "HUBSPOT_TOKEN", "HUBSPOT_TOKEN_SECRET", "HUBSPOT_RATE_PER_10S", "HUBSPOT_SEARCH_RATE_PER_SECOND",
 	"LIVECHAT_API_BASE_URL", "LIVECHAT_ACCOUNT_ID", "LIVECHAT_PAT", "LIVECHAT_PAT_SECRET", "LIVECHAT_RATE_PER_MINUTE",
+	"LIVECHAT_LOOKBACK_HOURS",
 	"SHEETS_API_ENDPOINT", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST",
 	"TOPIC_SYNC_TICKETS", "TOPIC_SYNC_CHATS", "TOPIC_RAW_BATCHES", "TOPIC_RUNS_COMPLETED", "TOPIC_DEAD_LETTER",
 	"LOOKBACK_MINUTES", "FETCH_BUDGET_SECONDS", "BATCH_RECORDS", "LEASE_MINUTES", "LOG_LEVEL",

@@ -9,6 +9,7 @@ import (
 	"supportsync.dev/shared/batch"
 
 	// The functions register themselves with the framework in their init.
+	_ "supportsync.dev/functions/fetchchats"
 	_ "supportsync.dev/functions/fetchtickets"
 	_ "supportsync.dev/functions/process"
 )
@@ -30,6 +31,7 @@ type Function struct {
 // Functions are the functions the stack runs.
 var Functions = []Function{
 	{Name: "fetchtickets", Entry: "FetchTickets", TopicVar: "TOPIC_SYNC_TICKETS", TopicDefault: "sync-tickets", Source: batch.Tickets},
+	{Name: "fetchchats", Entry: "FetchChats", TopicVar: "TOPIC_SYNC_CHATS", TopicDefault: "sync-chats", Source: batch.Chats},
 	{Name: "process", Entry: "Process", TopicVar: "TOPIC_RAW_BATCHES", TopicDefault: "raw-batches", DeadLetter: true},
 }
 

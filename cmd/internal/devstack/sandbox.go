@@ -9,18 +9,31 @@ import (
 	"time"
 
 	"supportsync.dev/shared/hubspot/hubspotfake"
+	"supportsync.dev/shared/livechat/livechatfake"
 	"supportsync.dev/shared/sheets/sheetsfake"
 )
 
 // SandboxToken is the HubSpot token the sandbox accepts.
 const SandboxToken = "pat-sandbox-devstack"
 
-// Sandbox holds the local stand-ins the stack started: a HubSpot that speaks the real wire
-// format (with its rate limits unless turned off) and a Sheets v4-compatible store that
-// persists under the data directory and writes an .xlsx a person can open.
+// SandboxLiveChatAccount and SandboxLiveChatPAT are the credentials the sandbox LiveChat
+// accepts (HTTP Basic, as the real API).
+const (
+	SandboxLiveChatAccount = "5e1b7c3a-0d2f-4c8e-9a61-devstack0001"
+	SandboxLiveChatPAT     = "dal:sandbox-devstack-livechat-pat"
+)
+
+// sandboxLiveChatRate is the real LiveChat API limit, applied unless limits are turned off.
+const sandboxLiveChatRate = 180
+
+// Sandbox holds the local stand-ins the stack started: a HubSpot and a LiveChat that speak
+// the real wire formats (with their rate limits unless turned off) and a Sheets v4-compatible
+// store that persists under the data directory and writes an .xlsx a person can open.
 type Sandbox struct {
 	HubSpot   *hubspotfake.Server // nil when HUBSPOT_API_BASE_URL is set
 	Tickets   *hubspotfake.Dataset
+	LiveChat  *livechatfake.Server // nil when LIVECHAT_API_BASE_URL is set
+	Chats     *livechatfake.Dataset
 	Sheets    *sheetsfake.Fake // nil when SHEETS_API_ENDPOINT is set
 	SheetPath string           // the .xlsx of the local sheet
 	servers   []*http.Server
@@ -70,14 +83,36 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 			env["HUBSPOT_RATE_PER_10S"] = "0"
 			env["HUBSPOT_SEARCH_RATE_PER_SECOND"] = "0"
 		}
-		if env["TEAM_CONFIG"] == "" {
-			path, err := writeSandboxTeam(opts.DataDir)
-			if err != nil {
-				return nil, fmt.Errorf("sandbox team config: %w", err)
-			}
-			env["TEAM_CONFIG"] = path
+		fmt.Fprintf(opts.Out, "  sandbox HubSpot on %s: %s\n", url, sb.Tickets)
+	}
+	if env["LIVECHAT_API_BASE_URL"] == "" {
+		sb.Chats = livechatfake.Generate(opts.Seed, opts.SandboxChats, time.Now())
+		rate := 0
+		if opts.SandboxLimits {
+			rate = sandboxLiveChatRate
 		}
-		fmt.Fprintf(opts.Out, "  sandbox HubSpot on %s: %s; team config %s\n", url, sb.Tickets, env["TEAM_CONFIG"])
+		sb.LiveChat = livechatfake.New(sb.Chats, livechatfake.WithCredentials(SandboxLiveChatAccount, SandboxLiveChatPAT),
+			livechatfake.WithRatePerMinute(rate))
+		url, err := sb.serve(sb.LiveChat)
+		if err != nil {
+			return nil, err
+		}
+		env["LIVECHAT_API_BASE_URL"] = url
+		env["LIVECHAT_ACCOUNT_ID"] = SandboxLiveChatAccount
+		env["LIVECHAT_PAT"] = SandboxLiveChatPAT
+		delete(env, "LIVECHAT_PAT_SECRET")
+		if !opts.SandboxLimits {
+			env["LIVECHAT_RATE_PER_MINUTE"] = "0"
+		}
+		fmt.Fprintf(opts.Out, "  sandbox LiveChat on %s: %d threads, %d agents, %d bots\n", url, sb.Chats.Len(), len(sb.Chats.Agents), len(sb.Chats.Bots))
+	}
+	if env["TEAM_CONFIG"] == "" && (sb.HubSpot != nil || sb.LiveChat != nil) {
+		path, err := writeSandboxTeam(opts.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox team config: %w", err)
+		}
+		env["TEAM_CONFIG"] = path
+		fmt.Fprintf(opts.Out, "  sandbox team config %s\n", path)
 	}
 	if env["SHEETS_API_ENDPOINT"] == "" {
 		if env["SPREADSHEET_ID"] == "" {

@@ -1,0 +1,41 @@
+// Package fetchchats is the FetchChats Cloud Function: triggered by a sync request on the
+// sync-chats topic (from Cloud Scheduler, a person, or its own continuation), it reads LiveChat
+// threads and publishes them as raw batches on raw-batches. The logic lives in
+// supportsync.dev/shared/fetch; this package only adapts the trigger.
+package fetchchats
+
+import (
+	"context"
+	"os"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	// The buildpack requires the framework's funcframework package in vendor/.
+	_ "github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
+
+	"supportsync.dev/shared/app"
+)
+
+func init() {
+	functions.CloudEvent("FetchChats", fetchChats)
+}
+
+// service is built on the first invocation and reused by the instance.
+var service = app.NewLazy(func(ctx context.Context) (*app.Fetch, error) {
+	return app.NewChatsFetch(ctx, os.Getenv)
+})
+
+// fetchChats handles one sync request. A nil return acknowledges it.
+func fetchChats(ctx context.Context, e event.Event) error {
+	f, err := service.Get(ctx)
+	if err != nil {
+		return err
+	}
+	msg, err := app.DecodeEvent(e.Data())
+	if err != nil {
+		f.Log.Error("bad event", "event", "bad_request", "id", e.ID(), "error", err.Error())
+		return nil
+	}
+	return f.HandleSync(ctx, msg)
+}
