@@ -5,7 +5,6 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -139,6 +138,3 @@ func EnsureSubscription(ctx context.Context, c *pubsub.Client, project string, s
 	}
 	return nil
 }
-
-// ErrNoMessage is returned by PullOne when a subscription has nothing to deliver.
-var ErrNoMessage = errors.New("no message")
