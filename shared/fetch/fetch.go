@@ -304,7 +304,6 @@ func (s *Service) busy(res Result, runID string, err error) (Result, error) {
 		res.Skipped = true
 		res.Message = fmt.Sprintf("run %s not started: run %s holds the %s lease until %s",
 			runID, be.Holder, s.Source.Name(), be.Expires.UTC().Format(time.RFC3339))
-		s.log().Info(res.Message, "event", "run_skipped", "run_id", runID, "holder", be.Holder, "source", s.Source.Name())
 		return res, nil
 	}
 	return res, err
