@@ -28,14 +28,5 @@ var service = app.NewLazy(func(ctx context.Context) (*app.Fetch, error) {
 
 // fetchTickets handles one sync request. A nil return acknowledges it.
 func fetchTickets(ctx context.Context, e event.Event) error {
-	f, err := service.Get(ctx)
-	if err != nil {
-		return err
-	}
-	msg, err := app.DecodeEvent(e.Data())
-	if err != nil {
-		f.Log.Error("bad event", "event", "bad_request", "id", e.ID(), "error", err.Error())
-		return nil
-	}
-	return f.HandleSync(ctx, msg)
+	return app.HandleSyncEvent(ctx, service, e.ID(), e.Data())
 }

@@ -29,14 +29,5 @@ var service = app.NewLazy(func(ctx context.Context) (*app.Process, error) {
 // processBatch lands one raw batch. An error makes Pub/Sub redeliver it (and dead-letter it
 // after the subscription's maximum delivery attempts).
 func processBatch(ctx context.Context, e event.Event) error {
-	p, err := service.Get(ctx)
-	if err != nil {
-		return err
-	}
-	msg, err := app.DecodeEvent(e.Data())
-	if err != nil {
-		p.Log.Error("bad event", "event", "batch_poison", "id", e.ID(), "error", err.Error())
-		return err
-	}
-	return p.HandleBatch(ctx, msg)
+	return app.HandleBatchEvent(ctx, service, e.ID(), e.Data())
 }

@@ -203,8 +203,40 @@ func (p *Process) HandleBatch(ctx context.Context, msg batch.PubSubMessage) erro
 	return nil
 }
 
-// DecodeEvent extracts the Pub/Sub message from a CloudEvent's data.
-func DecodeEvent(data []byte) (batch.PubSubMessage, error) {
+// HandleSyncEvent is a fetch function's whole CloudEvent handler: it builds the service on
+// first use, decodes the Pub/Sub message from the event data and runs HandleSync. An event
+// that is not a Pub/Sub message is logged and acknowledged.
+func HandleSyncEvent(ctx context.Context, svc *Lazy[*Fetch], eventID string, data []byte) error {
+	f, err := svc.Get(ctx)
+	if err != nil {
+		return err
+	}
+	msg, err := decodeEvent(data)
+	if err != nil {
+		f.Log.Error("bad event", "event", "bad_request", "id", eventID, "error", err.Error())
+		return nil
+	}
+	return f.HandleSync(ctx, msg)
+}
+
+// HandleBatchEvent is the process function's whole CloudEvent handler: it builds the service
+// on first use, decodes the Pub/Sub message and runs HandleBatch. An event that is not a
+// Pub/Sub message is an error, so it is retried and then dead-lettered like any bad batch.
+func HandleBatchEvent(ctx context.Context, svc *Lazy[*Process], eventID string, data []byte) error {
+	p, err := svc.Get(ctx)
+	if err != nil {
+		return err
+	}
+	msg, err := decodeEvent(data)
+	if err != nil {
+		p.Log.Error("bad event", "event", "batch_poison", "id", eventID, "error", err.Error())
+		return err
+	}
+	return p.HandleBatch(ctx, msg)
+}
+
+// decodeEvent extracts the Pub/Sub message from a CloudEvent's data.
+func decodeEvent(data []byte) (batch.PubSubMessage, error) {
 	var m batch.MessagePublishedData
 	if err := json.Unmarshal(data, &m); err != nil {
 		return batch.PubSubMessage{}, fmt.Errorf("pub/sub event data: %w", err)
