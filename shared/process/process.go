@@ -138,7 +138,7 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 	}
 
 	r0, w0 := s.Sink.Requests()
-	if err := s.Sink.Ensure(ctx, norm.Schema, table.SyncLog); err != nil {
+	if err := s.Sink.Ensure(ctx, s.tabs()...); err != nil {
 		return out, err
 	}
 	up, err := s.Sink.Upsert(ctx, norm.Schema, res.Rows, res.Excluded)
@@ -168,6 +168,19 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 		"last", b.Last, "records", b.Records, "inserted", up.Inserted, "updated", up.Updated, "deleted", up.Deleted,
 		"excluded", len(res.Excluded), "rejected", len(res.Rejected), "landed", run.Landed, "expected", run.Expected)
 	return s.maybeFinish(ctx, out, run, norm.Schema, b)
+}
+
+// tabs lists every tab process writes, in the order they appear in a new spreadsheet:
+// the sources' tabs (Tickets, then Chats), then Sync_Log. All are created on the first
+// batch, whichever source it comes from.
+func (s *Service) tabs() []table.Schema {
+	var out []table.Schema
+	for _, src := range []batch.Source{batch.Tickets, batch.Chats} {
+		if n, ok := s.Sources[src]; ok {
+			out = append(out, n.Schema)
+		}
+	}
+	return append(out, table.SyncLog)
 }
 
 // maybeFinish finishes the run once every batch has landed and it is not finished yet.
@@ -242,7 +255,7 @@ func (s *Service) failRun(ctx context.Context, out Outcome, b *batch.Batch) (Out
 	if !ok {
 		run = state.Run{ID: b.RunID, Source: string(b.Source), Mode: string(b.Mode), Started: b.RunStarted}
 	}
-	if err := s.Sink.Ensure(ctx, table.SyncLog); err != nil {
+	if err := s.Sink.Ensure(ctx, s.tabs()...); err != nil {
 		return out, err
 	}
 	if err := s.appendLog(ctx, run, "failed", run.Counts, s.now(), b.Error); err != nil {

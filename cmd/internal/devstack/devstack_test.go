@@ -160,6 +160,13 @@ func TestTicketsFullIncrementalFull(t *testing.T) {
 	if len(rows) != c.Inserted || c.Inserted != c.Fetched-c.Excluded-c.Rejected || c.Fetched < 600 {
 		t.Fatalf("full sync: %d rows; counts %+v", len(rows), c)
 	}
+	// Every tab exists with its header after the first batch, whichever source it came from.
+	for _, sc := range []table.Schema{table.Chats, table.SyncLog} {
+		h, _, _ := sheetRows(t, s, sc.Tab)
+		if got, want := strings.Join(h, ","), strings.Join(sc.Headers(), ","); got != want {
+			t.Errorf("%s header\n got %s\nwant %s", sc.Tab, got, want)
+		}
+	}
 	if c.Excluded == 0 {
 		t.Fatalf("the sandbox's manager owns tickets, none excluded: %+v", c)
 	}
