@@ -25,6 +25,7 @@ import (
 
 	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/bus"
+	"supportsync.dev/shared/config"
 	"supportsync.dev/shared/emulator"
 	"supportsync.dev/shared/fetch"
 	"supportsync.dev/shared/state"
@@ -125,9 +126,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
-	for _, k := range configVars {
-		if v := opts.Getenv(k); v != "" {
-			s.Env[k] = v
+	// Every configuration variable is passed on to the functions.
+	for _, v := range config.Vars() {
+		if val := opts.Getenv(v.Name); val != "" {
+			s.Env[v.Name] = val
 		}
 	}
 	for k, v := range opts.ExtraEnv {
@@ -170,17 +172,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// configVars are the design's configuration variables, passed to the functions.
-var configVars = []string{
-	"GOOGLE_CLOUD_PROJECT", "SPREADSHEET_ID", "TEAM_CONFIG", "RETENTION_DAYS",
-	"HUBSPOT_API_BASE_URL", "HUBSPOT_TOKEN", "HUBSPOT_TOKEN_SECRET", "HUBSPOT_RATE_PER_10S", "HUBSPOT_SEARCH_RATE_PER_SECOND",
-	"LIVECHAT_API_BASE_URL", "LIVECHAT_ACCOUNT_ID", "LIVECHAT_PAT", "LIVECHAT_PAT_SECRET", "LIVECHAT_RATE_PER_MINUTE",
-	"LIVECHAT_LOOKBACK_HOURS",
-	"SHEETS_API_ENDPOINT", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST",
-	"TOPIC_SYNC_TICKETS", "TOPIC_SYNC_CHATS", "TOPIC_RAW_BATCHES", "TOPIC_RUNS_COMPLETED", "TOPIC_DEAD_LETTER",
-	"LOOKBACK_MINUTES", "FETCH_BUDGET_SECONDS", "BATCH_RECORDS", "LEASE_MINUTES", "LOG_LEVEL",
 }
 
 func (s *Stack) startEmulators(ctx context.Context) error {
