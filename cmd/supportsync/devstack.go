@@ -64,6 +64,7 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 	if stack.Sandbox.SheetPath != "" {
 		fmt.Fprintf(out, "the local sheet is %s\n", stack.Sandbox.SheetPath)
 	}
+	fmt.Fprintf(out, "to run `supportsync status` or `supportsync sync` against this stack: source %s\n", stack.EnvPath())
 	fmt.Fprintf(out, "syncing incrementally every %s; Ctrl-C to stop\n", *interval)
 	for {
 		select {

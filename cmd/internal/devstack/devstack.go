@@ -171,6 +171,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := s.wire(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.writeEnvFile(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -199,6 +202,35 @@ func (s *Stack) startEmulators(ctx context.Context) error {
 		fmt.Fprintf(s.opts.Out, "  Firestore emulator on %s (%.1fs)\n", e.Host, e.Started.Seconds())
 	} else {
 		fmt.Fprintf(s.opts.Out, "using the Firestore emulator at %s\n", s.Env["FIRESTORE_EMULATOR_HOST"])
+	}
+	return nil
+}
+
+// EnvFile is the file, under the data directory, that lets other commands reach a running
+// stack: `source .devstack/env` then `supportsync status` or `supportsync sync …`.
+const EnvFile = "env"
+
+// EnvPath is where the running stack's env file is.
+func (s *Stack) EnvPath() string { return filepath.Join(s.opts.DataDir, EnvFile) }
+
+// writeEnvFile writes the stack's addresses (emulators, project, sheet) as shell exports.
+func (s *Stack) writeEnvFile() error {
+	var b strings.Builder
+	b.WriteString("# Written by supportsync devstack: source this file to point other commands at the running stack.\n")
+	keys := []string{"GOOGLE_CLOUD_PROJECT", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "SPREADSHEET_ID", "SHEETS_API_ENDPOINT"}
+	if s.Sandbox.HubSpot != nil { // sandbox credentials are not secrets; real ones stay out of the file
+		keys = append(keys, "HUBSPOT_API_BASE_URL", "HUBSPOT_TOKEN")
+	}
+	if s.Sandbox.LiveChat != nil {
+		keys = append(keys, "LIVECHAT_API_BASE_URL", "LIVECHAT_ACCOUNT_ID", "LIVECHAT_PAT")
+	}
+	for _, k := range keys {
+		if v := s.Env[k]; v != "" {
+			fmt.Fprintf(&b, "export %s=%q\n", k, v)
+		}
+	}
+	if err := os.WriteFile(s.EnvPath(), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", s.EnvPath(), err)
 	}
 	return nil
 }
