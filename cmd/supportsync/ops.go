@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -252,51 +251,9 @@ func cmdReplay(ctx context.Context, args []string, getenv func(string) string, o
 	defer c.Close()
 	pub := bus.NewPublisher(c)
 	defer pub.Close()
-	n, err := replay(ctx, c.Subscriber(bus.SubscriptionName(cfg.Project, *sub)), pub, cfg.TopicRawBatches, *limit, *idle)
+	n, err := bus.Replay(ctx, c.Subscriber(bus.SubscriptionName(cfg.Project, *sub)), pub, cfg.TopicRawBatches, *limit, *idle)
 	fmt.Fprintf(out, "replayed %d batch(es) from %s to %s\n", n, *sub, cfg.TopicRawBatches)
 	return err
-}
-
-// replay republishes messages from sub to topic until limit or idle, acking each only after
-// its copy is published.
-func replay(ctx context.Context, sub *pubsub.Subscriber, pub *bus.Publisher, topic string, limit int, idle time.Duration) (int, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var n atomic.Int64
-	last := atomic.Int64{}
-	last.Store(time.Now().UnixNano())
-	go func() {
-		for ctx.Err() == nil {
-			time.Sleep(200 * time.Millisecond)
-			if time.Since(time.Unix(0, last.Load())) > idle || int(n.Load()) >= limit {
-				cancel()
-			}
-		}
-	}()
-	var firstErr atomic.Value
-	sub.ReceiveSettings.MaxOutstandingMessages = 1
-	err := sub.Receive(ctx, func(ctx context.Context, m *pubsub.Message) {
-		last.Store(time.Now().UnixNano())
-		if int(n.Load()) >= limit {
-			m.Nack()
-			return
-		}
-		if _, err := pub.Publish(ctx, topic, m.Data, m.Attributes); err != nil {
-			firstErr.CompareAndSwap(nil, err)
-			m.Nack()
-			cancel()
-			return
-		}
-		m.Ack()
-		n.Add(1)
-	})
-	if e, ok := firstErr.Load().(error); ok {
-		return int(n.Load()), e
-	}
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return int(n.Load()), fmt.Errorf("receive: %w", err)
-	}
-	return int(n.Load()), nil
 }
 
 // cmdPackage builds each function's upload folder (see terraform/README.md).

@@ -388,3 +388,35 @@ func pullOne(t *testing.T, ctx context.Context, s *Stack, sub string) *pubsub.Me
 	}
 	return got
 }
+
+// TestReplayMovesDeadLetteredBatchesBack dead-letters a poison batch, replays the dead-letter
+// subscription the way `supportsync replay` does, and sees the batch processed again (and,
+// still poison, dead-lettered again).
+func TestReplayMovesDeadLetteredBatchesBack(t *testing.T) {
+	s := startStack(t, 10, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	poison := &batch.Batch{Source: batch.Tickets, RunID: "replayed-poison", Mode: batch.Full, Seq: 0, Last: true,
+		RunStarted: time.Now(), Records: 1, Payload: json.RawMessage(`{"owners": "nobody"}`)}
+	data, attrs, _ := batch.Encode(poison)
+	raw := s.topic("TOPIC_RAW_BATCHES", "raw-batches")
+	if _, err := s.pub.Publish(ctx, raw, data, attrs); err != nil {
+		t.Fatal(err)
+	}
+	replaySub := s.ps.Subscriber(bus.SubscriptionName(s.Project, s.topic("TOPIC_DEAD_LETTER", "dead-letter")+"-replay"))
+	n, err := bus.Replay(ctx, replaySub, s.pub, raw, 1, time.Minute)
+	if err != nil || n != 1 {
+		t.Fatalf("replay moved %d, %v; want 1", n, err)
+	}
+	again := pullOne(t, ctx, s, s.topic("TOPIC_DEAD_LETTER", "dead-letter")+"-replay")
+	if !bytes.Equal(again.Data, data) {
+		t.Fatal("the replayed batch is not the one that was dead-lettered")
+	}
+	logs, err := os.ReadFile(s.opts.DataDir + "/logs/process.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(logs), `"run_id":"replayed-poison"`); got < 2*s.opts.MaxDeliveryAttempts {
+		t.Errorf("process saw the batch %d times, want at least %d (two rounds of delivery attempts)", got, 2*s.opts.MaxDeliveryAttempts)
+	}
+}
