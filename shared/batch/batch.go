@@ -131,6 +131,11 @@ type Batch struct {
 	Payload json.RawMessage `json:"payload"`
 }
 
+// AbandonedSeq is the sequence number of the failure batch a fetch publishes for an earlier run
+// whose lease expired before all its batches landed (a batch dead-lettered, a crash): no real
+// batch ever has it, so process never mistakes the marker for a redelivery.
+const AbandonedSeq = 1 << 30
+
 // Attribute names set on every published batch, so that a batch can be routed and inspected
 // without decoding it.
 const (

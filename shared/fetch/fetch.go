@@ -170,6 +170,9 @@ func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Tim
 		if err != nil {
 			return s.busy(res, runID, err)
 		}
+		if found && cursor.LeaseRunID != "" && cursor.LeaseRunID != runID && !start.Before(cursor.LeaseExpires) {
+			s.reportAbandoned(ctx, cursor.LeaseRunID)
+		}
 		if run.State != state.StateFetching || run.NextSeq > 0 {
 			// A delivery racing the first one past the check above.
 			res.Skipped = true
@@ -307,6 +310,37 @@ func (s *Service) busy(res Result, runID string, err error) (Result, error) {
 		return res, nil
 	}
 	return res, err
+}
+
+// reportAbandoned publishes a failure batch for a run whose lease this run took over (BeginRun
+// marked it failed), so that process writes its Sync_Log row: every run gets one, including
+// one that never finished because a batch was dead-lettered or a function crashed.
+func (s *Service) reportAbandoned(ctx context.Context, runID string) {
+	old, ok, err := s.Store.Run(ctx, runID)
+	if err != nil || !ok || old.State != state.StateFailed {
+		return
+	}
+	msg := fmt.Sprintf("abandoned: the lease expired with %d of %s batches landed (%s); "+
+		"a dead-lettered batch can be replayed with `supportsync replay`, the next run starts from the last cursor",
+		old.Landed, expectedText(old.Expected), old.Error)
+	b := &batch.Batch{Source: s.Source.Name(), RunID: old.ID, Mode: batch.Mode(old.Mode), Seq: batch.AbandonedSeq,
+		Last: true, RunStarted: old.Started, Error: msg, Payload: json.RawMessage("null")}
+	data, attrs, err := batch.Encode(b)
+	if err == nil {
+		_, err = s.Publisher.Publish(ctx, s.RawTopic, data, attrs)
+	}
+	if err != nil {
+		s.log().Warn("report abandoned run", "event", "abandoned_report_failed", "run_id", old.ID, "error", err.Error())
+		return
+	}
+	s.log().Warn("run abandoned", "event", "run_abandoned", "run_id", old.ID, "source", s.Source.Name(), "landed", old.Landed)
+}
+
+func expectedText(n int) string {
+	if n < 0 {
+		return "?"
+	}
+	return fmt.Sprint(n)
 }
 
 // fail ends a run whose fetch failed: it publishes an error batch so that process records

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +73,7 @@ func newService(t *testing.T, tickets int, budget time.Duration, clock *fakeCloc
 	}
 	rec := &recorder{}
 	store := state.New(emulatortest.FirestoreClient(t))
+	store.Now = clock.Now
 	return &Service{
 		Source: &Tickets{Client: c}, Store: store, Publisher: rec, RawTopic: "raw", SyncTopic: "sync",
 		Retention: 365 * 24 * time.Hour, Lookback: 15 * time.Minute, Budget: budget,
@@ -237,5 +239,36 @@ func TestBatchesAreFull(t *testing.T) {
 	}
 	if int64(requests) != hs.Requests() {
 		t.Errorf("batches account for %d API requests, the server saw %d", requests, hs.Requests())
+	}
+}
+
+// TestTakeoverReportsAbandonedRun lets a run's lease expire (as when a batch is dead-lettered):
+// the next run takes the lease over and publishes a failure batch for the abandoned run, so
+// that it gets its Sync_Log row.
+func TestTakeoverReportsAbandonedRun(t *testing.T) {
+	clock := &fakeClock{now: time.Now(), step: time.Second}
+	svc, rec, _ := newService(t, 600, 3*time.Second, clock)
+	ctx := context.Background()
+	if res, err := svc.Run(ctx, batch.SyncRequest{Mode: batch.Full, RunID: "stalled"}, time.Time{}); err != nil || !res.Continued {
+		t.Fatalf("first run = %+v, %v", res, err)
+	}
+	clock.mu.Lock()
+	clock.now = clock.now.Add(svc.LeaseTTL + time.Minute)
+	clock.mu.Unlock()
+	if res, err := svc.Run(ctx, batch.SyncRequest{Mode: batch.Incremental, RunID: "next"}, time.Time{}); err != nil || res.Skipped {
+		t.Fatalf("next run = %+v, %v; want it to take the expired lease", res, err)
+	}
+	var marker *batch.Batch
+	for _, b := range rec.batches(t) {
+		if b.RunID == "stalled" && b.Error != "" {
+			marker = b
+		}
+	}
+	if marker == nil || marker.Seq != batch.AbandonedSeq || !marker.Last || !strings.Contains(marker.Error, "abandoned") {
+		t.Fatalf("no abandonment marker for the stalled run: %+v", marker)
+	}
+	old, _, err := svc.Store.Run(ctx, "stalled")
+	if err != nil || old.State != state.StateFailed {
+		t.Fatalf("stalled run = %+v, %v; want failed", old, err)
 	}
 }
