@@ -128,6 +128,7 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 	if err != nil {
 		return out, fmt.Errorf("%w: %w", ErrPoison, err)
 	}
+	b.Payload = nil // the raw records are the biggest thing held; let them go before the write
 	for _, r := range res.Rejected {
 		s.log().Warn("record rejected", "event", "record_rejected", "run_id", b.RunID, "seq", b.Seq,
 			"record_id", r.ID, "reason", r.Reason)
