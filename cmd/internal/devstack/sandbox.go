@@ -106,7 +106,10 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 		}
 		fmt.Fprintf(opts.Out, "  sandbox LiveChat on %s: %d threads, %d agents, %d bots\n", url, sb.Chats.Len(), len(sb.Chats.Agents), len(sb.Chats.Bots))
 	}
-	if env["TEAM_CONFIG"] == "" && (sb.HubSpot != nil || sb.LiveChat != nil) {
+	// The sandbox team config names the sandbox's people; it is used only when both sources
+	// are sandboxes, so it never renames or excludes anyone in a real (or another) account,
+	// whose ids could collide with the sandbox's. Otherwise the built-in default applies.
+	if env["TEAM_CONFIG"] == "" && sb.HubSpot != nil && sb.LiveChat != nil {
 		path, err := writeSandboxTeam(opts.DataDir)
 		if err != nil {
 			return nil, fmt.Errorf("sandbox team config: %w", err)
