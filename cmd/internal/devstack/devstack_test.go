@@ -270,7 +270,7 @@ func TestTicketsFullIncrementalFull(t *testing.T) {
 // TestCrashBetweenBatches kills the process function in the middle of a run and starts it
 // again: Pub/Sub redelivers what was not acknowledged, and every ticket lands exactly once.
 func TestCrashBetweenBatches(t *testing.T) {
-	s := startStack(t, 900, map[string]string{"BATCH_RECORDS": "60"})
+	s := startStack(t, 2400, map[string]string{"BATCH_RECORDS": "60"})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	runID := "crash-test-run"
