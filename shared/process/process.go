@@ -71,6 +71,7 @@ type Outcome struct {
 	RunID     string
 	Seq       int
 	Duplicate bool // the batch had landed before; nothing was written
+	Stale     bool // a later run has completed since this batch's run started; nothing was written
 	Counts    state.Counts
 	// Finished is set when this batch completed its run.
 	Finished *state.Run
@@ -121,6 +122,20 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 	}
 	if b.Error != "" {
 		return s.failRun(ctx, out, b)
+	}
+	// A batch of a run that started before the source's cursor was last advanced is
+	// superseded: that later run read everything this batch holds (it started from a cursor no
+	// newer than this run's), so writing it now would only put older values back — as when a
+	// long dead-lettered batch is replayed.
+	cur, found, err := s.Store.Cursor(ctx, string(b.Source))
+	if err != nil {
+		return out, err
+	}
+	if found && cur.RunID != b.RunID && cur.HighWater.After(b.RunStarted) {
+		out.Stale = true
+		s.log().Warn("batch superseded by a later run: not written", "event", "batch_stale", "run_id", b.RunID,
+			"seq", b.Seq, "run_started", b.RunStarted, "cursor_run", cur.RunID, "cursor", cur.HighWater)
+		return out, nil
 	}
 
 	syncedAt := s.now().In(s.Team.Location)

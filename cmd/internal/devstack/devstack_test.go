@@ -342,6 +342,21 @@ func TestRedeliveryAndPoison(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A batch of a run older than the cursor (a long dead-lettered batch, replayed): it would
+	// put an older subject back, so it is not written.
+	oldSubj := "Stale subject from an abandoned run"
+	stalePayload, _ := json.Marshal(hubspot.Payload{
+		Tickets:   []hubspot.Ticket{{ID: "777000001", Properties: map[string]*string{"subject": &oldSubj, "createdate": &created}}},
+		Owners:    s.Sandbox.Tickets.Owners,
+		Pipelines: s.Sandbox.Tickets.Pipelines,
+	})
+	stale := &batch.Batch{Source: batch.Tickets, RunID: "abandoned-long-ago", Mode: batch.Incremental, Seq: 3,
+		RunStarted: time.Now().Add(-2 * time.Hour), Records: 1, Payload: stalePayload}
+	sdata, sattrs, _ := batch.Encode(stale)
+	if _, err := s.pub.Publish(ctx, raw, sdata, sattrs); err != nil {
+		t.Fatal(err)
+	}
+
 	// A poison batch of another run: valid bookkeeping, a payload that is not tickets.
 	poison := &batch.Batch{Source: batch.Tickets, RunID: "poison-run", Mode: batch.Full, Seq: 0, Last: true,
 		RunStarted: time.Now(), Records: 1, Payload: json.RawMessage(`{"tickets": 5}`)}
@@ -355,7 +370,10 @@ func TestRedeliveryAndPoison(t *testing.T) {
 	}
 	_, _, after := sheetRows(t, s, table.Tickets.Tab)
 	if fmt.Sprint(after) != fmt.Sprint(snapshot) {
-		t.Errorf("the redelivered batch changed the sheet")
+		t.Errorf("the redelivered or the stale batch changed the sheet")
+	}
+	if logs, _ := os.ReadFile(s.opts.DataDir + "/logs/process.log"); !strings.Contains(string(logs), `"event":"batch_stale"`) {
+		t.Errorf("the stale batch was not reported as superseded")
 	}
 	if r1, w1 := s.Sandbox.Sheets.Requests(); w1 != w0 {
 		t.Errorf("redelivery and poison made %d write requests (%d reads)", w1-w0, r1-r0)
