@@ -117,10 +117,11 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 		env["TEAM_CONFIG"] = path
 		fmt.Fprintf(opts.Out, "  sandbox team config %s\n", path)
 	}
-	if env["SHEETS_API_ENDPOINT"] == "" {
-		if env["SPREADSHEET_ID"] == "" {
-			env["SPREADSHEET_ID"] = "local"
-		}
+	// The local sheet stands in unless a Sheets server (SHEETS_API_ENDPOINT) or a spreadsheet
+	// (SPREADSHEET_ID alone: the real Google Sheets, with application default credentials) is
+	// given.
+	if env["SHEETS_API_ENDPOINT"] == "" && env["SPREADSHEET_ID"] == "" {
+		env["SPREADSHEET_ID"] = "local"
 		dir := filepath.Join(opts.DataDir, "sheets")
 		f, err := sheetsfake.Open(dir, sheetsfake.AutoCreate())
 		if err != nil {
