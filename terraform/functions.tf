@@ -151,8 +151,11 @@ module "fetchchats" {
   depends_on = [google_project_service.this, google_firestore_database.default]
 }
 
-# Raw batch -> rows in Sheets, run ledger and cursor in Firestore. One instance with one request
-# at a time, so writes to the spreadsheet are serialized (Sheets has no row locking).
+# Raw batch -> rows in Sheets, run ledger and cursor in Firestore. One instance, so writes to the
+# spreadsheet are serialized (Sheets has no row locking): the service lands one batch at a time
+# behind a mutex, and the 8 concurrent requests per instance only let deliveries that arrive
+# together wait their turn in the instance instead of being refused (429), which Pub/Sub would
+# count as failed attempts towards dead-lettering. Concurrency above 1 needs a whole vCPU.
 module "process" {
   source = "./modules/function"
 
@@ -171,7 +174,8 @@ module "process" {
   timeout_seconds    = 540
   min_instance_count = 0
   max_instance_count = 1
-  concurrency        = 1
+  concurrency        = 8
+  cpu                = "1"
 
   environment = merge(local.common_env, {
     SPREADSHEET_ID       = var.spreadsheet_id

@@ -574,8 +574,14 @@ func TestTerraformSubscriptions(t *testing.T) {
 		if n, _ := num(p["max_instance_count"]); n != 1 {
 			t.Errorf("process: max_instance_count %d, want 1 (Sheets writes are serialized)", n)
 		}
-		if n, _ := num(p["concurrency"]); n != 1 {
-			t.Errorf("process: concurrency %d, want 1", n)
+		// Concurrent deliveries wait their turn inside the one instance (process.Service
+		// serializes batches with a mutex) instead of being refused with 429 and counted as
+		// failed delivery attempts; concurrency above 1 needs a whole vCPU.
+		if n, _ := num(p["concurrency"]); n < 2 || n > 16 {
+			t.Errorf("process: concurrency %d, want 2..16 (queued in-process, serialized by the service)", n)
+		}
+		if cpu, _ := str(p["cpu"]); cpu != "1" {
+			t.Errorf("process: cpu must be \"1\" for concurrency above 1")
 		}
 	}
 	// The dead-letter topic: a pull subscription and the agent's publisher binding.
