@@ -120,6 +120,7 @@ module "fetchchats" {
     LIVECHAT_API_BASE_URL    = var.livechat_api_base_url
     LIVECHAT_ACCOUNT_ID      = var.livechat_account_id
     LIVECHAT_RATE_PER_MINUTE = tostring(var.livechat_rate_per_minute)
+    LIVECHAT_LOOKBACK_HOURS  = tostring(var.livechat_lookback_hours)
     TOPIC_SYNC_CHATS         = google_pubsub_topic.this["sync-chats"].name
   })
   secret_environment = {

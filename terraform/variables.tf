@@ -180,11 +180,22 @@ variable "retention_days" {
 variable "lookback_minutes" {
   description = "Incremental runs re-read this many minutes before the cursor (late-indexed records)."
   type        = number
-  default     = 30
+  default     = 15
 
   validation {
     condition     = var.lookback_minutes >= 0 && var.lookback_minutes <= 1440 && floor(var.lookback_minutes) == var.lookback_minutes
     error_message = "lookback_minutes must be between 0 and 1440."
+  }
+}
+
+variable "livechat_lookback_hours" {
+  description = "Incremental chat runs re-read threads started this many hours before the cursor, so a rating given after a thread ended still lands."
+  type        = number
+  default     = 48
+
+  validation {
+    condition     = var.livechat_lookback_hours >= 0 && var.livechat_lookback_hours <= 720 && floor(var.livechat_lookback_hours) == var.livechat_lookback_hours
+    error_message = "livechat_lookback_hours must be a whole number between 0 and 720."
   }
 }
 
@@ -227,8 +238,8 @@ variable "lease_minutes" {
   default     = 30
 
   validation {
-    condition     = var.lease_minutes >= 10 && floor(var.lease_minutes) == var.lease_minutes
-    error_message = "lease_minutes must be >= 10 (longer than one fetch invocation)."
+    condition     = var.lease_minutes >= 10 && var.lease_minutes <= 1440 && floor(var.lease_minutes) == var.lease_minutes
+    error_message = "lease_minutes must be a whole number from 10 (longer than one fetch invocation) to 1440."
   }
 }
 
