@@ -3,37 +3,44 @@ package hubspot
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// paceSlack stretches the limiter's spacing a little beyond the exact limit, so that jitter
-// between the client's clock and the server's never lets n+1 requests land in one window.
+// paceSlack stretches the window a little beyond the exact limit, so that jitter between the
+// client's clock and the server's never lets n+1 requests land in one window.
 const paceSlack = 0.03
 
-// pacer keeps requests under "n in any rolling window". It is a token bucket with burst 1
-// and rate n/(window·(1+paceSlack)): consecutive requests are at least window·1.03/n apart,
-// so n+1 requests span more than the window. (A bucket with burst b and rate r allows
-// b + r·window requests in one window: rate n/window with burst n would allow 2n.) A
-// sequential caller runs at 1/1.03 of the limit, about 3 % above the floor the limit sets.
+// pacer keeps requests under "n in any rolling window", the way HubSpot counts them: it
+// remembers when the last n requests were sent and lets the next one go once the oldest of
+// them is a window (plus paceSlack) old. So a run may start with a burst of n, and then goes
+// at n per window: N requests take floor((N-1)/n) windows, which is the floor the limit sets
+// (a token bucket with rate n/window would take N/n windows, nearly a window more on short
+// runs; one with burst n would allow 2n in a window). golang.org/x/time/rate has no rolling
+// window, hence this small ring.
 //
 // After a 429 the pacer also holds every caller until the server's window has passed.
 type pacer struct {
-	lim *rate.Limiter
+	n      int
+	window time.Duration // including paceSlack
 
 	mu        sync.Mutex
+	sent      []time.Time // send times of the last n requests, oldest at next once full
+	next      int
 	holdUntil time.Time
 }
 
-// newPacer returns a pacer for n requests per window; nil when n is 0 (no limit).
+// newPacer returns a pacer for n requests per window; nil when n is 0 (no limit). A
+// fractional n (say 2.5 per second) becomes whole requests over a proportionally longer
+// window (2 per 0.8 s).
 func newPacer(n float64, window time.Duration) *pacer {
 	if n <= 0 {
 		return nil
 	}
-	r := rate.Limit(n / (window.Seconds() * (1 + paceSlack)))
-	return &pacer{lim: rate.NewLimiter(r, 1)}
+	count := max(1, int(math.Floor(n)))
+	w := time.Duration(float64(window) * float64(count) / n * (1 + paceSlack))
+	return &pacer{n: count, window: w, sent: make([]time.Time, 0, count)}
 }
 
 // hold makes every caller wait at least d from now.
@@ -49,8 +56,35 @@ func (p *pacer) hold(d time.Duration) {
 	p.mu.Unlock()
 }
 
+// reserve books the earliest send time allowed at or after now and returns it, unless that
+// time is after limit (a non-zero limit), in which case nothing is booked.
+func (p *pacer) reserve(now, limit time.Time) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := now
+	if p.holdUntil.After(t) {
+		t = p.holdUntil
+	}
+	full := len(p.sent) == p.n
+	if full {
+		if earliest := p.sent[p.next].Add(p.window); earliest.After(t) {
+			t = earliest
+		}
+	}
+	if !limit.IsZero() && t.After(limit) {
+		return t, false
+	}
+	if full {
+		p.sent[p.next] = t
+		p.next = (p.next + 1) % p.n
+	} else {
+		p.sent = append(p.sent, t)
+	}
+	return t, true
+}
+
 // wait blocks until a request may be sent. It never sleeps past ctx's deadline: a wait
-// that would is refused at once with context.DeadlineExceeded.
+// that would is refused at once with context.DeadlineExceeded (and books nothing).
 func (p *pacer) wait(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -58,30 +92,16 @@ func (p *pacer) wait(ctx context.Context) error {
 	if p == nil {
 		return nil
 	}
-	p.mu.Lock()
-	held := time.Until(p.holdUntil)
-	p.mu.Unlock()
-	if held > 0 {
-		if err := sleep(ctx, held); err != nil {
-			return err
-		}
-	}
-	res := p.lim.Reserve()
-	d := res.Delay()
-	if d == 0 {
-		return nil
-	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		res.Cancel()
+	now := time.Now()
+	dl, _ := ctx.Deadline()
+	at, ok := p.reserve(now, dl)
+	d := at.Sub(now)
+	if !ok {
 		return fmt.Errorf("rate limit wait %s would pass the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
+	if d <= 0 {
 		return nil
-	case <-ctx.Done():
-		res.Cancel()
-		return ctx.Err()
 	}
+	// A cancelled wait keeps its booking: the pacer stays on the safe side.
+	return sleep(ctx, d)
 }

@@ -45,11 +45,13 @@ func TestPacingNearFloor(t *testing.T) {
 				}
 			}
 			elapsed := time.Since(start)
-			perSecond := float64(tt.perWindow) / tt.window.Seconds()
+			// The floor "n in any rolling window" sets: request k (from 0) cannot go before
+			// floor(k/n) windows, so N requests need floor((N-1)/n) windows.
+			n, window := tt.perWindow, tt.window
 			if tt.search {
-				perSecond = float64(tt.searchPS)
+				n, window = tt.searchPS, time.Second
 			}
-			floor := time.Duration(float64(tt.requests) / perSecond * float64(time.Second))
+			floor := time.Duration((tt.requests-1)/n) * window
 			t.Logf("%d requests in %s, floor %s (%.2fx)", tt.requests, elapsed, floor, float64(elapsed)/float64(floor))
 			if elapsed > floor*12/10 {
 				t.Errorf("took %s, more than 1.2x the floor %s", elapsed, floor)
