@@ -235,6 +235,12 @@ func (k *Sink) onTab(ctx context.Context, s table.Schema, op func(id int64) erro
 // attempt. It never waits past ctx's deadline: when the next wait would end after it, it gives
 // up with the last error.
 func (k *Sink) call(ctx context.Context, write bool, what string, f func() error) error {
+	return k.callRetrying(ctx, write, what, retryable, f)
+}
+
+// callRetrying is call with the retry decision given: an append that is not idempotent
+// retries only answers that say nothing was applied (see unapplied).
+func (k *Sink) callRetrying(ctx context.Context, write bool, what string, retryable func(error) bool, f func() error) error {
 	for attempt := 0; ; attempt++ {
 		if write {
 			k.writes.Add(1)
@@ -291,6 +297,14 @@ func (k *Sink) wait(n int, err error) time.Duration {
 		}
 	}
 	return d
+}
+
+// unapplied reports whether err certainly means the request changed nothing: a quota refusal
+// (429). A 5xx or a broken connection may come after the write was applied, so retrying a
+// non-idempotent append could write it twice; its caller retries instead after checking.
+func unapplied(err error) bool {
+	var ge *googleapi.Error
+	return errors.As(err, &ge) && ge.Code == http.StatusTooManyRequests
 }
 
 // retryable reports whether err is a quota answer (429 RESOURCE_EXHAUSTED), a server error or a

@@ -600,3 +600,40 @@ func BenchmarkUpsert10000(b *testing.B) {
 		}
 	}
 }
+
+// TestAppendRetriesOnlyRefusals: a 429 is retried (nothing was written), a 500 is not (the row
+// may have landed; the caller checks before appending again).
+func TestAppendRetriesOnlyRefusals(t *testing.T) {
+	ctx := context.Background()
+	row := func(id string) []table.Row {
+		r := make(table.Row, len(table.SyncLog.Columns))
+		r[0] = table.TextCell(id)
+		return []table.Row{r}
+	}
+	tests := []struct {
+		code       int
+		wantErr    bool
+		wantWrites int64
+		wantRows   int
+	}{
+		{429, false, 2, 1},
+		{500, true, 1, 0},
+	}
+	for _, tt := range tests {
+		sink, srv := setup(t)
+		if err := sink.Ensure(ctx, table.SyncLog); err != nil {
+			t.Fatal(err)
+		}
+		_, w0 := sink.Requests()
+		srv.Fail(1, tt.code)
+		err := sink.Append(ctx, table.SyncLog, row("run-x"))
+		_, w1 := sink.Requests()
+		if (err != nil) != tt.wantErr || w1-w0 != tt.wantWrites {
+			t.Errorf("%d: err %v after %d writes; want error %v after %d", tt.code, err, w1-w0, tt.wantErr, tt.wantWrites)
+		}
+		back, rerr := sink.Rows(ctx, table.SyncLog)
+		if rerr != nil || len(back) != tt.wantRows {
+			t.Errorf("%d: %d rows (%v), want %d", tt.code, len(back), rerr, tt.wantRows)
+		}
+	}
+}

@@ -216,8 +216,10 @@ func (k *Sink) Prune(ctx context.Context, s table.Schema, keep func(table.Row) b
 	return deleted, nil
 }
 
-// Append adds rows after the last row of the schema's tab (the Sync_Log), in one write. A retried
-// write that had in fact landed may add a row twice.
+// Append adds rows after the last row of the schema's tab (the Sync_Log), in one write. It
+// retries only a quota refusal (429): after a 5xx or a broken connection the write may have
+// landed, so it returns the error and the caller checks before appending again (process
+// looks for the run's row first), rather than risking the same row twice.
 func (k *Sink) Append(ctx context.Context, s table.Schema, rows []table.Row) error {
 	if len(rows) == 0 {
 		return nil
@@ -229,7 +231,7 @@ func (k *Sink) Append(ctx context.Context, s table.Schema, rows []table.Row) err
 		if enc.truncated > 0 {
 			k.log.WarnContext(ctx, "sheets: append truncated texts", "tab", s.Tab, "truncated_texts", enc.truncated)
 		}
-		return k.flush(ctx, w)
+		return k.flushWith(ctx, w, unapplied)
 	})
 	if err != nil {
 		return fmt.Errorf("sheets: append %s: %w", s.Tab, err)
@@ -360,11 +362,16 @@ func (w *writer) rows(data []*sheets.RowData, mk func(off int, part []*sheets.Ro
 
 // flush sends the batches in order, one batchUpdate each.
 func (k *Sink) flush(ctx context.Context, w *writer) error {
+	return k.flushWith(ctx, w, retryable)
+}
+
+// flushWith is flush with the retry decision given (Append passes unapplied).
+func (k *Sink) flushWith(ctx context.Context, w *writer, retry func(error) bool) error {
 	for _, reqs := range w.batches {
 		if len(reqs) == 0 {
 			continue
 		}
-		err := k.call(ctx, true, "spreadsheets.batchUpdate", func() error {
+		err := k.callRetrying(ctx, true, "spreadsheets.batchUpdate", retry, func() error {
 			_, err := k.svc.Spreadsheets.BatchUpdate(k.id, &sheets.BatchUpdateSpreadsheetRequest{Requests: reqs}).
 				Context(ctx).Do()
 			return err
