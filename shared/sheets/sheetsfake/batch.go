@@ -41,9 +41,11 @@ func decodeBody(r *http.Request, v any) *apiError {
 	return nil
 }
 
-func (f *Fake) batchUpdate(id string, r *http.Request) (any, *apiError) {
-	var req sheets.BatchUpdateSpreadsheetRequest
-	if e := decodeBody(r, &req); e != nil {
+// mutate is every write: it decodes the request body into req, runs apply on a transaction
+// over spreadsheet id, and commits it only if apply succeeds, so a request that fails
+// anywhere changes nothing (the API's requests are atomic).
+func (f *Fake) mutate(id string, r *http.Request, req any, apply func(t *txn) (any, *apiError)) (any, *apiError) {
+	if e := decodeBody(r, req); e != nil {
 		return nil, e
 	}
 	f.mu.Lock()
@@ -53,20 +55,31 @@ func (f *Fake) batchUpdate(id string, r *http.Request) (any, *apiError) {
 		return nil, e
 	}
 	t := begin(b)
-	replies := make([]any, len(req.Requests))
-	for i, sub := range req.Requests {
-		rep, e := t.apply(i, sub)
-		if e != nil {
-			return nil, e
-		}
-		if rep == nil {
-			rep = map[string]any{}
-		}
-		replies[i] = rep
+	out, e := apply(t)
+	if e != nil {
+		return nil, e
 	}
 	f.books[id] = t.b
 	f.changed(id)
-	return map[string]any{"spreadsheetId": id, "replies": replies}, nil
+	return out, nil
+}
+
+func (f *Fake) batchUpdate(id string, r *http.Request) (any, *apiError) {
+	var req sheets.BatchUpdateSpreadsheetRequest
+	return f.mutate(id, r, &req, func(t *txn) (any, *apiError) {
+		replies := make([]any, len(req.Requests))
+		for i, sub := range req.Requests {
+			rep, e := t.apply(i, sub)
+			if e != nil {
+				return nil, e
+			}
+			if rep == nil {
+				rep = map[string]any{}
+			}
+			replies[i] = rep
+		}
+		return map[string]any{"spreadsheetId": id, "replies": replies}, nil
+	})
 }
 
 func (t *txn) apply(i int, r *sheets.Request) (any, *apiError) {

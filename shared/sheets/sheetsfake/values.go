@@ -565,28 +565,18 @@ func write(p span, values [][]any, opt, major string) (map[string]any, *apiError
 
 func (f *Fake) valuesUpdate(id, rng string, r *http.Request) (any, *apiError) {
 	var vr sheets.ValueRange
-	if e := decodeBody(r, &vr); e != nil {
-		return nil, e
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, e := f.lookup(id)
-	if e != nil {
-		return nil, e
-	}
-	t := begin(b)
-	p, e := t.span(rng)
-	if e != nil {
-		return nil, e
-	}
-	out, e := write(p, vr.Values, r.URL.Query().Get("valueInputOption"), vr.MajorDimension)
-	if e != nil {
-		return nil, e
-	}
-	f.books[id] = t.b
-	f.changed(id)
-	out["spreadsheetId"] = id
-	return out, nil
+	return f.mutate(id, r, &vr, func(t *txn) (any, *apiError) {
+		p, e := t.span(rng)
+		if e != nil {
+			return nil, e
+		}
+		out, e := write(p, vr.Values, r.URL.Query().Get("valueInputOption"), vr.MajorDimension)
+		if e != nil {
+			return nil, e
+		}
+		out["spreadsheetId"] = id
+		return out, nil
+	})
 }
 
 // span resolves a range on a writable copy of its tab.
@@ -601,65 +591,45 @@ func (t *txn) span(rng string) (span, *apiError) {
 
 func (f *Fake) valuesBatchUpdate(id string, r *http.Request) (any, *apiError) {
 	var req sheets.BatchUpdateValuesRequest
-	if e := decodeBody(r, &req); e != nil {
-		return nil, e
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, e := f.lookup(id)
-	if e != nil {
-		return nil, e
-	}
-	t := begin(b)
-	var resps []any
-	total := 0
-	for _, vr := range req.Data {
-		p, e := t.span(vr.Range)
-		if e != nil {
-			return nil, e
+	return f.mutate(id, r, &req, func(t *txn) (any, *apiError) {
+		var resps []any
+		total := 0
+		for _, vr := range req.Data {
+			p, e := t.span(vr.Range)
+			if e != nil {
+				return nil, e
+			}
+			out, e := write(p, vr.Values, req.ValueInputOption, vr.MajorDimension)
+			if e != nil {
+				return nil, e
+			}
+			total += out["updatedCells"].(int)
+			resps = append(resps, out)
 		}
-		out, e := write(p, vr.Values, req.ValueInputOption, vr.MajorDimension)
-		if e != nil {
-			return nil, e
-		}
-		total += out["updatedCells"].(int)
-		resps = append(resps, out)
-	}
-	f.books[id] = t.b
-	f.changed(id)
-	return map[string]any{"spreadsheetId": id, "totalUpdatedCells": total, "responses": resps}, nil
+		return map[string]any{"spreadsheetId": id, "totalUpdatedCells": total, "responses": resps}, nil
+	})
 }
 
 func (f *Fake) valuesAppend(id, rng string, r *http.Request) (any, *apiError) {
 	var vr sheets.ValueRange
-	if e := decodeBody(r, &vr); e != nil {
-		return nil, e
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, e := f.lookup(id)
-	if e != nil {
-		return nil, e
-	}
-	t := begin(b)
-	p, e := t.span(rng)
-	if e != nil {
-		return nil, e
-	}
-	// The table is the data from the range's start; new rows go after its last row.
-	start := max(p.r0, p.s.lastDataRow())
-	table := span{s: p.s, r0: p.r0, c0: p.c0, r1: start, c1: p.c1}
-	at := span{s: p.s, r0: start, c0: p.c0, r1: math.MaxInt32, c1: math.MaxInt32}
-	out, e := write(at, vr.Values, r.URL.Query().Get("valueInputOption"), vr.MajorDimension)
-	if e != nil {
-		return nil, e
-	}
-	f.books[id] = t.b
-	f.changed(id)
-	out["spreadsheetId"] = id
-	res := map[string]any{"spreadsheetId": id, "updates": out}
-	if start > p.r0 {
-		res["tableRange"] = table.String()
-	}
-	return res, nil
+	return f.mutate(id, r, &vr, func(t *txn) (any, *apiError) {
+		p, e := t.span(rng)
+		if e != nil {
+			return nil, e
+		}
+		// The table is the data from the range's start; new rows go after its last row.
+		start := max(p.r0, p.s.lastDataRow())
+		table := span{s: p.s, r0: p.r0, c0: p.c0, r1: start, c1: p.c1}
+		at := span{s: p.s, r0: start, c0: p.c0, r1: math.MaxInt32, c1: math.MaxInt32}
+		out, e := write(at, vr.Values, r.URL.Query().Get("valueInputOption"), vr.MajorDimension)
+		if e != nil {
+			return nil, e
+		}
+		out["spreadsheetId"] = id
+		res := map[string]any{"spreadsheetId": id, "updates": out}
+		if start > p.r0 {
+			res["tableRange"] = table.String()
+		}
+		return res, nil
+	})
 }
