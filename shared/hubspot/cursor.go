@@ -26,7 +26,8 @@ const (
 // Cursor is the position of a ticket stream, serializable as JSON so that a fetch can
 // checkpoint and resume in another process. Create one with NewFullCursor or
 // NewIncrementalCursor and advance it with Client.Next; treat the fields as opaque apart
-// from the counters and MaxModified.
+// from the counters. The high-water mark a run stores is decided by its caller (fetch stores
+// the window's end, the run's start).
 //
 // How an incremental cursor gets past search's 10,000-result ceiling: it searches the
 // window [From, To) sorted by hs_lastmodifieddate ascending, 200 a page. Before the next page
@@ -54,12 +55,11 @@ type Cursor struct {
 	TieAfterID  string    `json:"tie_after_id,omitempty"`
 	TieMaxID    string    `json:"tie_max_id,omitempty"`
 
-	Total       int       `json:"total,omitempty"`       // matches the first search reported
-	Pages       int       `json:"pages"`                 // pages fetched
-	Fetched     int       `json:"fetched"`               // tickets returned
-	Restarts    int       `json:"restarts,omitempty"`    // 10,000-cap restarts
-	MaxModified time.Time `json:"max_modified,omitzero"` // latest hs_lastmodifieddate returned
-	Done        bool      `json:"done,omitempty"`
+	Total    int  `json:"total,omitempty"`    // matches the first search reported
+	Pages    int  `json:"pages"`              // pages fetched
+	Fetched  int  `json:"fetched"`            // tickets returned
+	Restarts int  `json:"restarts,omitempty"` // 10,000-cap restarts
+	Done     bool `json:"done,omitempty"`
 }
 
 // NewFullCursor streams every (non-archived) ticket created at or after createdFrom
@@ -75,34 +75,6 @@ func NewFullCursor(createdFrom time.Time) Cursor {
 func NewIncrementalCursor(from, to time.Time) Cursor {
 	from, to = from.UTC().Truncate(time.Millisecond), to.UTC().Truncate(time.Millisecond)
 	return Cursor{Mode: ModeIncremental, From: from, To: to, Lo: from}
-}
-
-// HighWater is the high-water mark a run should store once every ticket it fetched has
-// landed: min(maxSeen, runStart). Records modified while the run was going on may have been
-// skipped by paging, so the mark never passes the run's start. A zero maxSeen gives runStart.
-func HighWater(maxSeen, runStart time.Time) time.Time {
-	if maxSeen.IsZero() || runStart.Before(maxSeen) {
-		return runStart
-	}
-	return maxSeen
-}
-
-// HighWater returns the mark to store after the cursor is done. An incremental cursor with a
-// window end has read everything modified before To, so it returns min(To, runStart); a full
-// cursor (or an open window) returns HighWater(c.MaxModified, runStart), but never less than
-// an incremental window's start.
-func (c Cursor) HighWater(runStart time.Time) time.Time {
-	if c.Mode == ModeIncremental {
-		if !c.To.IsZero() {
-			return HighWater(c.To, runStart)
-		}
-		hw := HighWater(c.MaxModified, runStart)
-		if hw.Before(c.From) {
-			return c.From
-		}
-		return hw
-	}
-	return HighWater(c.MaxModified, runStart)
 }
 
 // Next fetches one page of the stream at cur. It returns the tickets, the cursor for the
@@ -132,11 +104,6 @@ func (c *Client) Next(ctx context.Context, cur Cursor) (tickets []Ticket, next C
 	}
 	next.Pages++
 	next.Fetched += len(tickets)
-	for i := range tickets {
-		if m := modifiedAt(&tickets[i]); m.After(next.MaxModified) {
-			next.MaxModified = m
-		}
-	}
 	return tickets, next, next.Done, nil
 }
 

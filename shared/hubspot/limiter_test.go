@@ -91,16 +91,3 @@ func TestFakeLimiterAnswers429(t *testing.T) {
 		t.Error("the fake never rate limited an unpaced client")
 	}
 }
-
-func TestHighWater(t *testing.T) {
-	a, b := now.Add(-time.Hour), now
-	if got := hubspot.HighWater(a, b); !got.Equal(a) {
-		t.Errorf("HighWater(earlier max) = %v", got)
-	}
-	if got := hubspot.HighWater(b.Add(time.Hour), b); !got.Equal(b) {
-		t.Errorf("HighWater(later max) = %v", got)
-	}
-	if got := hubspot.HighWater(time.Time{}, b); !got.Equal(b) {
-		t.Errorf("HighWater(zero) = %v", got)
-	}
-}
