@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/bus"
 	"supportsync.dev/shared/config"
-	"supportsync.dev/shared/fetch"
 	"supportsync.dev/shared/hubspot"
 	"supportsync.dev/shared/livechat"
 	"supportsync.dev/shared/secrets"
@@ -64,15 +62,8 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, out
 		if src == batch.Chats {
 			topic = cfg.TopicSyncChats
 		}
-		start := time.Now()
-		runID := fetch.NewRunID(src, start)
-		data, _ := json.Marshal(batch.SyncRequest{Mode: batch.Mode(*mode), RunID: runID})
-		if _, err := pub.Publish(ctx, topic, data, nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%s %s sync requested on %s: run %s\n", src, *mode, topic, runID)
-		run, err := devstack.WaitRun(ctx, store, runID, *stall, out)
-		printSummary(out, devstack.Summary{Run: run, Seconds: time.Since(start).Seconds()})
+		sum, err := devstack.RequestSync(ctx, pub, store, topic, src, batch.Mode(*mode), *stall, out)
+		printSummary(out, sum)
 		if err != nil {
 			return err
 		}

@@ -406,20 +406,28 @@ type Summary struct {
 // Sync publishes a sync request for source and waits until its run has completed or failed,
 // printing progress. A run that makes no progress for stall fails the wait.
 func (s *Stack) Sync(ctx context.Context, source batch.Source, mode batch.Mode, stall time.Duration) (Summary, error) {
-	start := time.Now()
-	runID := fetch.NewRunID(source, start)
 	topic := s.topic("TOPIC_SYNC_TICKETS", "sync-tickets")
 	if source == batch.Chats {
 		topic = s.topic("TOPIC_SYNC_CHATS", "sync-chats")
 	}
+	sum, err := RequestSync(ctx, s.pub, s.Store, topic, source, mode, stall, s.opts.Out)
+	sum.ProcessPeakRSS = s.PeakRSS("process")
+	return sum, err
+}
+
+// RequestSync publishes a sync request for source on topic with a new run id, then waits for
+// the run as WaitRun does. The stack and the CLI's sync command (against any deployment) use it.
+func RequestSync(ctx context.Context, pub *bus.Publisher, store *state.Store, topic string, source batch.Source,
+	mode batch.Mode, stall time.Duration, out io.Writer) (Summary, error) {
+	start := time.Now()
+	runID := fetch.NewRunID(source, start)
 	data, _ := json.Marshal(batch.SyncRequest{Mode: mode, RunID: runID})
-	if _, err := s.pub.Publish(ctx, topic, data, nil); err != nil {
+	if _, err := pub.Publish(ctx, topic, data, nil); err != nil {
 		return Summary{}, err
 	}
-	fmt.Fprintf(s.opts.Out, "%s %s sync requested: run %s\n", source, mode, runID)
-	run, err := WaitRun(ctx, s.Store, runID, stall, s.opts.Out)
-	sum := Summary{Run: run, Seconds: time.Since(start).Seconds(), ProcessPeakRSS: s.PeakRSS("process")}
-	return sum, err
+	fmt.Fprintf(out, "%s %s sync requested on %s: run %s\n", source, mode, topic, runID)
+	run, err := WaitRun(ctx, store, runID, stall, out)
+	return Summary{Run: run, Seconds: time.Since(start).Seconds()}, err
 }
 
 // WaitRun polls the run ledger until the run completes or fails, printing a line whenever
