@@ -8,9 +8,13 @@ import (
 	"time"
 )
 
-// paceSlack stretches the window a little beyond the exact limit, so that jitter between the
-// client's clock and the server's never lets n+1 requests land in one window.
-const paceSlack = 0.03
+// paceSlack stretches the window a little beyond the exact limit (3%, and at least
+// minPaceSlack), so that a request that travels faster than the one n before it never lets n+1
+// requests arrive within one window at the server.
+const (
+	paceSlack    = 0.03
+	minPaceSlack = 50 * time.Millisecond
+)
 
 // pacer keeps requests under "n in any rolling window", the way HubSpot counts them: it
 // remembers when the last n requests were sent and lets the next one go once the oldest of
@@ -39,7 +43,8 @@ func newPacer(n float64, window time.Duration) *pacer {
 		return nil
 	}
 	count := max(1, int(math.Floor(n)))
-	w := time.Duration(float64(window) * float64(count) / n * (1 + paceSlack))
+	w := time.Duration(float64(window) * float64(count) / n)
+	w += max(time.Duration(float64(w)*paceSlack), minPaceSlack)
 	return &pacer{n: count, window: w, sent: make([]time.Time, 0, count)}
 }
 

@@ -21,8 +21,8 @@ func TestPacingNearFloor(t *testing.T) {
 		requests  int
 		search    bool
 	}{
-		{"general 100 per 1s", 100, time.Second, 0, 150, false},
-		{"general 20 per 250ms", 20, 250 * time.Millisecond, 0, 100, false},
+		{"general 100 per 2s", 100, 2 * time.Second, 0, 150, false},
+		{"general 20 per second", 20, time.Second, 0, 60, false},
 		{"search 40 per second", 0, time.Second, 40, 60, true},
 	}
 	for _, tt := range tests {
