@@ -381,6 +381,7 @@ resource "google_monitoring_alert_policy" "function_start_failed" {
          [Secret Manager](${local.secrets_url}); rotate it as in README "Rotate a token".
       3. See the function's revisions in [Cloud Functions](${local.functions_url}); roll back as in
          README "Roll back" if the last deploy broke it.
+      4. `supportsync check` tests the configuration, every token scope and the sheet in one go.
     EOT
   }
 

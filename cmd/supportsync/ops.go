@@ -224,7 +224,7 @@ func cmdReplay(ctx context.Context, args []string, getenv func(string) string, o
 	fs := newFlags("replay", out)
 	sub := fs.String("subscription", "", "dead-letter subscription to drain (default <TOPIC_DEAD_LETTER>-replay)")
 	limit := fs.Int("limit", 1000, "most messages to replay")
-	idle := fs.Duration("idle", 10*time.Second, "stop after this long without a message")
+	idle := fs.Duration("idle", deploy.ReplayIdle, "stop after this long without a message (longer than the dead-letter subscription's ack deadline, so peeked messages are back in time)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
