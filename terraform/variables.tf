@@ -350,3 +350,14 @@ variable "source_archive_retention_days" {
     error_message = "source_archive_retention_days must be a whole number >= 1."
   }
 }
+
+variable "operators" {
+  description = "Members (user:…, group:…) who run the supportsync CLI against this project: they get Token Creator on the process function's account, so `supportsync check` can read the sheet as it. They also need Firestore, Pub/Sub and Cloud Scheduler access of their own (e.g. Editor)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.operators : can(regex("^(user|group|serviceAccount|domain):[^\\s]+$", m))])
+    error_message = "operators must be IAM members such as user:alice@example.com or group:support-ops@example.com."
+  }
+}

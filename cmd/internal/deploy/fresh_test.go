@@ -173,8 +173,32 @@ func TestTerraformPubSubServiceAgent(t *testing.T) {
 	if roots := traversalRoots(tc.Body.Attributes["member"].Expr); !slices.Contains(roots, "local.pubsub_service_agent") {
 		t.Errorf("Token Creator is granted to %v, want the Pub/Sub service agent", roots)
 	}
-	if n := len(d.m.resourcesOf("google_service_account_iam_member")); n != 1 {
-		t.Errorf("%d service-account-level grants, want only the push Token Creator", n)
+	for _, b := range d.m.resourcesOf("google_service_account_iam_member") {
+		if name := b.Labels[1]; name != "push_token_creator" && name != "operator_impersonates_process" {
+			t.Errorf("google_service_account_iam_member.%s: only the push Token Creator and the operators' grant are expected", name)
+		}
+	}
+}
+
+// TestTerraformOperatorsImpersonateProcess: operators may mint tokens for the process account
+// only (so `supportsync check` reads the sheet as it), nobody by default.
+func TestTerraformOperatorsImpersonateProcess(t *testing.T) {
+	d := loadDeployment(t)
+	b := d.m.block("google_service_account_iam_member", "operator_impersonates_process")
+	if b == nil {
+		t.Fatal("no google_service_account_iam_member.operator_impersonates_process")
+	}
+	if fe := b.Body.Attributes["for_each"]; fe == nil || !slices.Contains(traversalRoots(fe.Expr), "var.operators") {
+		t.Error("the operators' grant must iterate var.operators")
+	}
+	if role := literalAttr(b.Body, "role"); role != "roles/iam.serviceAccountTokenCreator" {
+		t.Errorf("operators get %q", role)
+	}
+	if roots := traversalRoots(b.Body.Attributes["service_account_id"].Expr); !slices.Contains(roots, "module.process") {
+		t.Errorf("operators' grant is on %v, want the process account", roots)
+	}
+	if ops := d.e.vars["operators"]; ops.LengthInt() != 0 {
+		t.Errorf("operators default %#v, want none", ops)
 	}
 }
 

@@ -387,6 +387,18 @@ func tfFunctions(dir string) map[string]function.Function {
 				return cty.BoolVal(strings.HasPrefix(args[0].AsString(), args[1].AsString())), nil
 			},
 		}),
+		"alltrue": function.New(&function.Spec{
+			Params: []function.Parameter{{Name: "list", Type: cty.List(cty.Bool)}},
+			Type:   function.StaticReturnType(cty.Bool),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				for it := args[0].ElementIterator(); it.Next(); {
+					if _, v := it.Element(); v.IsNull() || v.False() {
+						return cty.False, nil
+					}
+				}
+				return cty.True, nil
+			},
+		}),
 		"tostring": to(cty.String), "tonumber": to(cty.Number), "tobool": to(cty.Bool),
 		"toset": to(cty.Set(cty.DynamicPseudoType)), "tolist": to(cty.List(cty.DynamicPseudoType)),
 		"tomap": to(cty.Map(cty.DynamicPseudoType)),
