@@ -34,7 +34,11 @@ func TestDiagnose(t *testing.T) {
 		{"batches missing", state.Cursor{LeaseRunID: "r4", LeaseExpires: now.Add(10 * time.Hour)},
 			[]state.Run{run(state.Run{State: state.StateLanding}, "r4", now.Add(-time.Hour), 3, 5)},
 			[]string{"3 of 5 batches landed", "supportsync replay --peek", "--run r4"}},
-		{"last failed", state.Cursor{}, []state.Run{func() state.Run { r := run(state.Run{State: state.StateFailed}, "r5", now, 0, -1); r.Error = "hubspot: 401"; return r }()},
+		{"last failed", state.Cursor{}, []state.Run{func() state.Run {
+			r := run(state.Run{State: state.StateFailed}, "r5", now, 0, -1)
+			r.Error = "hubspot: 401"
+			return r
+		}()},
 			[]string{"the last run failed: hubspot: 401"}},
 	}
 	for _, tt := range tests {
