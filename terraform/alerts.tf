@@ -163,8 +163,12 @@ resource "google_monitoring_alert_policy" "run_failed" {
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "supportsync: a sync run failed"
-    content   = <<-EOT
+    links {
+      display_name = "run_failed logs"
+      url          = local.logs_url["run_failed"]
+    }
+    subject = "supportsync: a sync run failed"
+    content = <<-EOT
       A supportsync run failed. The sheet keeps its last good data and the cursor did not move, so
       the next scheduled run starts over from the same point; nothing is lost.
 
@@ -214,8 +218,12 @@ resource "google_monitoring_alert_policy" "not_syncing" {
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "supportsync: no completed sync for ${local.stale_seconds / 3600} hours"
-    content   = <<-EOT
+    links {
+      display_name = "Cloud Scheduler jobs"
+      url          = local.scheduler_url
+    }
+    subject = "supportsync: no completed sync for ${local.stale_seconds / 3600} hours"
+    content = <<-EOT
       No run of a source (label `source`) has completed for two schedule periods: the sheet is
       getting stale. Runs may be failing, stuck on a lease, or not triggered at all.
 
@@ -266,8 +274,12 @@ resource "google_monitoring_alert_policy" "dead_letter_backlog" {
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "supportsync: raw batches are waiting in dead-letter"
-    content   = <<-EOT
+    links {
+      display_name = "dead-letter-replay subscription"
+      url          = local.dead_letter_url
+    }
+    subject = "supportsync: raw batches are waiting in dead-letter"
+    content = <<-EOT
       Raw batches failed ${var.max_delivery_attempts} deliveries to process and wait on
       [${local.dead_letter_subscription}](${local.dead_letter_url}) (kept 7 days). Their runs cannot
       complete, so the cursor of that source does not move until they land.
@@ -316,8 +328,12 @@ resource "google_monitoring_alert_policy" "deletions_held" {
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "supportsync: a full sync would have deleted many rows"
-    content   = <<-EOT
+    links {
+      display_name = "Sync_Log (the spreadsheet)"
+      url          = local.sheet_url
+    }
+    subject = "supportsync: a full sync would have deleted many rows"
+    content = <<-EOT
       A full run would have removed more than 10% of a tab's rows (and more than 50) and removed none
       of them: its Sync_Log row has Status `held` and the count. This guards against a token that
       lost access or a shorter plan history wiping the sheet.
@@ -368,8 +384,12 @@ resource "google_monitoring_alert_policy" "function_start_failed" {
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "supportsync: a function fails before it runs"
-    content   = <<-EOT
+    links {
+      display_name = "function start errors"
+      url          = local.logs_url["function_start_failed"]
+    }
+    subject = "supportsync: a function fails before it runs"
+    content = <<-EOT
       A function (label `function`) fails before it does any work: its configuration is invalid, a
       secret cannot be read, or its container does not start. Such failures log no run_failed, and
       Pub/Sub keeps retrying the request for a day before dropping it.
@@ -420,8 +440,12 @@ resource "google_monitoring_alert_policy" "sync_request_stuck" {
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "supportsync: a sync request has been retried for over an hour"
-    content   = <<-EOT
+    links {
+      display_name = "Pub/Sub subscriptions"
+      url          = local.subscriptions_url
+    }
+    subject = "supportsync: a sync request has been retried for over an hour"
+    content = <<-EOT
       A sync request (or a fetch continuation) on one of ${join(", ", local.sync_subscriptions)} has
       not been acknowledged for more than an hour: the fetch function keeps failing on it and Pub/Sub
       keeps retrying. After a day it is dropped.

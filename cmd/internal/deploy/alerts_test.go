@@ -19,6 +19,7 @@ import (
 type alertPolicy struct {
 	name, filter, kind, doc, mime string
 	duration                      string
+	links                         []string // documentation.links urls
 }
 
 func alertPolicies(t *testing.T, d *deployment) map[string]alertPolicy {
@@ -42,8 +43,16 @@ func alertPolicies(t *testing.T, d *deployment) map[string]alertPolicy {
 		}
 		docs := mustGet(inst, "documentation")
 		if docs.IsKnown() && docs.LengthInt() == 1 {
-			p.doc, _ = str(mustGet(docs.Index(cty.NumberIntVal(0)), "content"))
-			p.mime, _ = str(mustGet(docs.Index(cty.NumberIntVal(0)), "mime_type"))
+			doc := docs.Index(cty.NumberIntVal(0))
+			p.doc, _ = str(mustGet(doc, "content"))
+			p.mime, _ = str(mustGet(doc, "mime_type"))
+			if ls, ok := get(doc, "links"); ok && ls.IsKnown() {
+				for it := ls.ElementIterator(); it.Next(); {
+					_, l := it.Element()
+					u, _ := str(mustGet(l, "url"))
+					p.links = append(p.links, u)
+				}
+			}
 		}
 		out[name] = p
 	}
@@ -170,9 +179,19 @@ func TestTerraformAlertDocumentation(t *testing.T) {
 		if !strings.Contains(p.doc, "What to do:") || !strings.Contains(p.doc, "`supportsync ") {
 			t.Errorf("alert %s: documentation gives no steps with a supportsync command:\n%s", name, p.doc)
 		}
+		// The API takes at most 8,192 characters of content and 3 links.
+		if n := len([]rune(p.doc)); n > 8192 {
+			t.Errorf("alert %s: documentation is %d characters, the API takes 8,192", name, n)
+		}
+		if len(p.links) == 0 || len(p.links) > 3 {
+			t.Errorf("alert %s: %d documentation links, want 1-3 (shown as buttons in the notification)", name, len(p.links))
+		}
 		links := link.FindAllStringSubmatch(p.doc, -1)
 		if len(links) == 0 {
 			t.Errorf("alert %s: documentation has no link", name)
+		}
+		for _, u := range p.links {
+			links = append(links, []string{"", u})
 		}
 		for _, l := range links {
 			u, err := url.Parse(l[1])
