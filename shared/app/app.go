@@ -190,7 +190,7 @@ func NewProcess(ctx context.Context, getenv func(string) string) (*Process, erro
 // backoff and dead-letters after the maximum attempts) for poison and transient failures alike,
 // so a bad batch ends on the dead-letter topic and its run stays incomplete.
 func (p *Process) HandleBatch(ctx context.Context, msg batch.PubSubMessage) error {
-	out, err := p.Service.Handle(ctx, msg.Data)
+	out, err := p.Service.Handle(ctx, msg.Data, msg.Attributes)
 	if err != nil {
 		ev := "batch_error"
 		if errors.Is(err, process.ErrPoison) {

@@ -28,6 +28,7 @@ import (
 	"supportsync.dev/shared/config"
 	"supportsync.dev/shared/emulator"
 	"supportsync.dev/shared/fetch"
+	"supportsync.dev/shared/runlife"
 	"supportsync.dev/shared/state"
 )
 
@@ -431,34 +432,35 @@ func RequestSync(ctx context.Context, pub *bus.Publisher, store *state.Store, to
 }
 
 // WaitRun polls the run ledger until the run completes or fails, printing a line whenever
-// more batches have landed. It fails when nothing moves for stall.
+// more batches have landed or the fetch took another turn. It fails when nothing moves for
+// stall.
 func WaitRun(ctx context.Context, store *state.Store, runID string, stall time.Duration, out io.Writer) (state.Run, error) {
 	lastChange := time.Now()
-	lastLanded, lastState := -1, ""
+	lastLanded, lastTurn, lastState := -1, 0, runlife.State("")
 	for {
 		run, ok, err := store.Run(ctx, runID)
 		if err != nil {
 			return run, err
 		}
-		if ok && (run.Landed != lastLanded || run.State != lastState) {
-			lastChange, lastLanded, lastState = time.Now(), run.Landed, run.State
+		if ok && (run.Landed != lastLanded || run.State != lastState || run.TurnNumber != lastTurn) {
+			lastChange, lastLanded, lastState, lastTurn = time.Now(), run.Landed, run.State, run.TurnNumber
 			exp := "?"
-			if run.Expected >= 0 {
+			if run.Expected > 0 {
 				exp = strconv.Itoa(run.Expected)
 			}
-			fmt.Fprintf(out, "  %-9s batches %d/%s  fetched %d  inserted %d  updated %d\n",
-				run.State, run.Landed, exp, run.Counts.Fetched, run.Counts.Inserted, run.Counts.Updated)
+			fmt.Fprintf(out, "  %-9s batches %d/%s  fetch turn %d  fetched %d  inserted %d  updated %d\n",
+				run.State, run.Landed, exp, run.TurnNumber, run.Counts.Fetched, run.Counts.Inserted, run.Counts.Updated)
 		}
 		switch {
-		case ok && run.State == "completed":
+		case ok && run.State == runlife.Completed:
 			return run, nil
-		case ok && run.State == "failed":
+		case ok && run.State == runlife.Failed:
 			return run, fmt.Errorf("run %s failed: %s", runID, run.Error)
 		case time.Since(lastChange) > stall:
 			if !ok {
 				return run, fmt.Errorf("run %s did not start within %s (another run may hold the lease; see `supportsync status`)", runID, stall)
 			}
-			return run, fmt.Errorf("run %s made no progress for %s (state %s, %d batches landed): a batch may be dead-lettered; see the process log and `supportsync replay`", runID, stall, run.State, run.Landed)
+			return run, fmt.Errorf("run %s made no progress for %s (state %s, %s): a batch may be dead-lettered; see the process log and `supportsync replay`", runID, stall, run.State, run.Progress.Describe())
 		}
 		select {
 		case <-ctx.Done():
