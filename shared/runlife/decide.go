@@ -220,10 +220,10 @@ type LeaseVerdict int
 
 // The lease verdicts.
 const (
-	LeaseFree LeaseVerdict = iota + 1 // nobody holds it
-	LeaseOwn                          // the run holds it already
-	LeaseBusy                         // another run holds it and it has not expired
-	LeaseAbandoned                    // another run held it and it expired: take it over, that run failed
+	LeaseFree      LeaseVerdict = iota + 1 // nobody holds it
+	LeaseOwn                               // the run holds it already
+	LeaseBusy                              // another run holds it and it has not expired
+	LeaseAbandoned                         // another run held it and it expired: take it over, that run failed
 )
 
 // DecideLease decides whether runID may take cur's lease at now.

@@ -189,7 +189,9 @@ func TestDecideBatch(t *testing.T) {
 	ownCursor := Cursor{RunID: "r", HighWater: now}
 	laterRun := Cursor{RunID: "r2", HighWater: started.Add(time.Minute)}
 	earlierRun := Cursor{RunID: "r0", HighWater: started.Add(-time.Minute)}
-	ref := func(seq int, last bool) BatchRef { return BatchRef{RunID: "r", Seq: seq, Last: last, RunStarted: started} }
+	ref := func(seq int, last bool) BatchRef {
+		return BatchRef{RunID: "r", Seq: seq, Last: last, RunStarted: started}
+	}
 	tests := []struct {
 		name   string
 		run    Run

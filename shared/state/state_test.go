@@ -310,7 +310,7 @@ func TestLandedOnlyWhenEveryBatchIsIn(t *testing.T) {
 	}{
 		{state.BatchRecord{Seq: 0}, 1, -1, false},
 		{state.BatchRecord{Seq: 3, Last: true, HighWater: hw}, 2, 4, false}, // the last arrives early
-		{state.BatchRecord{Seq: 2}, 3, 4, false},                             // 1 is still missing
+		{state.BatchRecord{Seq: 2}, 3, 4, false},                            // 1 is still missing
 		{state.BatchRecord{Seq: 1}, 4, 4, true},
 	}
 	for _, st := range steps {
