@@ -50,6 +50,8 @@ type Options struct {
 	SandboxChats int
 	// SandboxLimits turns the sandbox's HubSpot and LiveChat rate limits on (the real ones).
 	SandboxLimits bool
+	// SandboxLatency delays every sandbox HubSpot and LiveChat answer (a slow API).
+	SandboxLatency time.Duration
 	// Seed makes the sandbox data reproducible.
 	Seed int64
 	// Retry tunes the raw-batches subscription: minimum backoff and delivery attempts before
@@ -407,22 +409,29 @@ type Summary struct {
 // Sync publishes a sync request for source and waits until its run has completed or failed,
 // printing progress. A run that makes no progress for stall fails the wait.
 func (s *Stack) Sync(ctx context.Context, source batch.Source, mode batch.Mode, stall time.Duration) (Summary, error) {
+	return s.SyncRequest(ctx, source, batch.SyncRequest{Mode: mode}, stall)
+}
+
+// SyncRequest is Sync with a whole request (allow_deletions, since); its run id is made here.
+func (s *Stack) SyncRequest(ctx context.Context, source batch.Source, req batch.SyncRequest, stall time.Duration) (Summary, error) {
 	topic := s.topic("TOPIC_SYNC_TICKETS", "sync-tickets")
 	if source == batch.Chats {
 		topic = s.topic("TOPIC_SYNC_CHATS", "sync-chats")
 	}
-	sum, err := RequestSync(ctx, s.pub, s.Store, topic, source, mode, stall, s.opts.Out)
+	sum, err := RequestSync(ctx, s.pub, s.Store, topic, source, req, stall, s.opts.Out)
 	sum.ProcessPeakRSS = s.PeakRSS("process")
 	return sum, err
 }
 
-// RequestSync publishes a sync request for source on topic with a new run id, then waits for
-// the run as WaitRun does. The stack and the CLI's sync command (against any deployment) use it.
+// RequestSync publishes req for source on topic with a new run id, then waits for the run as
+// WaitRun does. The stack and the CLI's sync command (against any deployment) use it.
 func RequestSync(ctx context.Context, pub *bus.Publisher, store *state.Store, topic string, source batch.Source,
-	mode batch.Mode, stall time.Duration, out io.Writer) (Summary, error) {
+	req batch.SyncRequest, stall time.Duration, out io.Writer) (Summary, error) {
 	start := time.Now()
 	runID := fetch.NewRunID(source, start)
-	data, _ := json.Marshal(batch.SyncRequest{Mode: mode, RunID: runID})
+	req.RunID = runID
+	mode := req.Mode
+	data, _ := json.Marshal(req)
 	if _, err := pub.Publish(ctx, topic, data, nil); err != nil {
 		return Summary{}, err
 	}
