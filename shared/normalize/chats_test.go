@@ -159,7 +159,7 @@ func TestChatsRules(t *testing.T) {
 		{"human", "TH1", "Rating", "good"},
 		{"human", "TH1", "Tags", "billing, refund"},
 		{"human", "TH1", "Started", "2026-11-19 10:00:00"},
-		{"human", "TH1", "Ended", "2026-11-19 10:05:00"},     // the last message, not the rating or the archive after it
+		{"human", "TH1", "Ended", "2026-11-19 10:05:00"}, // the last message, not the rating or the archive after it
 		{"human", "TH1", "Duration Minutes", "5"},
 		{"bot", "TH2", "Handled By", "Bot"},
 		{"bot", "TH2", "Bot", "Wynn AI"},
