@@ -69,8 +69,10 @@ type Service struct {
 	BatchRecords int
 	LeaseTTL     time.Duration
 	// TurnGrace is how long past the budget an invocation's claim on its turn lasts: a
-	// redelivered request may take the turn over only after that (the holder crashed).
-	// Default 2 minutes; keep budget plus grace below the function timeout.
+	// redelivered request may take the turn over only after that (the holder crashed or was
+	// stopped at the function timeout). The first page of an invocation may run until half
+	// of it has passed. Default 1 minute, the margin Terraform keeps between the budget and
+	// the function timeout.
 	TurnGrace time.Duration
 	// MaxMessageBytes bounds an encoded batch (Pub/Sub's limit is 10 MB); default 9 MB.
 	MaxMessageBytes int
@@ -287,7 +289,7 @@ func (s *Service) turnGrace() time.Duration {
 	if s.TurnGrace > 0 {
 		return s.TurnGrace
 	}
-	return 2 * time.Minute
+	return time.Minute
 }
 
 // newToken returns a random token for a turn or an invocation.

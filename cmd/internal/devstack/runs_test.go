@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -88,8 +89,17 @@ func TestTicketRunsAlwaysFinish(t *testing.T) {
 		t.Errorf("after the incremental run: %d rows (new ticket %s there: %v), want %d", len(rows), newID, ok, c.Inserted+1)
 	}
 
-	again := mustSync(t, s, batch.Full)
+	// The second full run confirms its deletions (sync --allow-deletions): the run carries it.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	again, err := s.SyncRequest(ctx, batch.Tickets, batch.SyncRequest{Mode: batch.Full, AllowDeletions: true}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
 	checkRun(t, again, true)
+	if !again.Run.AllowDeletions || full.Run.AllowDeletions {
+		t.Errorf("allow_deletions on the runs: first %v, second %v; want false, true", full.Run.AllowDeletions, again.Run.AllowDeletions)
+	}
 	_, rows2, _ := sheetRows(t, s, table.Tickets.Tab)
 	c2 := again.Run.Counts
 	if len(rows2) != len(rows) || c2.Inserted != 0 || c2.Deleted != 0 || c2.Fetched != len(inWindow(again.Run.Started)) {
