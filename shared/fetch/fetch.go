@@ -84,7 +84,11 @@ type Service struct {
 type Result struct {
 	RunID   string
 	Mode    batch.Mode
-	Skipped bool // another run holds the lease: this request was a no-op
+	Skipped bool // a no-op: another run holds the lease, or the request's turn is not current
+	// Busy means the request carries the current turn but another invocation is working on
+	// it: retry the request later, so that if that invocation crashed, the turn is taken over
+	// once its claim lapses.
+	Busy bool
 	// Continued means the budget ran out and a continuation request was published.
 	Continued bool
 	Done      bool
@@ -174,7 +178,7 @@ func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Tim
 			return res, err
 		}
 		if d.Verdict != runlife.TurnTake {
-			res.Skipped = true
+			res.Skipped, res.Busy = true, d.Verdict == runlife.TurnBusy
 			res.Message = fmt.Sprintf("turn not taken (%s): %s", d.Verdict, d.Reason)
 			return res, nil
 		}

@@ -13,6 +13,7 @@ import (
 	"supportsync.dev/shared/emulator/emulatortest"
 	"supportsync.dev/shared/hubspot"
 	"supportsync.dev/shared/hubspot/hubspotfake"
+	"supportsync.dev/shared/runlife"
 	"supportsync.dev/shared/state"
 )
 
@@ -377,5 +378,32 @@ func TestTakeoverReportsAbandonedRun(t *testing.T) {
 	old, _, err := svc.Store.Run(ctx, "stalled")
 	if err != nil || old.State != state.StateFailed {
 		t.Fatalf("stalled run = %+v, %v; want failed", old, err)
+	}
+}
+
+// TestBusyTurnIsRetriedAndTakenOverWhenItsClaimLapses delivers a continuation while another
+// invocation holds its turn (claimed, as by a redelivery racing the first delivery): it is
+// busy (retry), and once that invocation's claim lapses (it crashed) the retry takes the turn.
+func TestBusyTurnIsRetriedAndTakenOverWhenItsClaimLapses(t *testing.T) {
+	clock := &fakeClock{now: time.Now(), step: time.Second}
+	svc, rec, _ := newService(t, 600, 3*time.Second, clock)
+	ctx := context.Background()
+	if res, err := svc.Run(ctx, batch.SyncRequest{Mode: batch.Full, RunID: "busy"}, time.Time{}); err != nil || !res.Continued {
+		t.Fatalf("first invocation = %+v, %v", res, err)
+	}
+	req := rec.lastRequest(t)
+	if _, d, err := svc.Store.ClaimTurn(ctx, "busy", req.Turn, "crashed-invocation", clock.Now().Add(time.Hour), time.Hour); err != nil || d.Verdict != runlife.TurnTake {
+		t.Fatalf("claim by the other invocation: %v, %v", d.Verdict, err)
+	}
+	published := len(rec.batches(t))
+	res, err := svc.Run(ctx, req, time.Time{})
+	if err != nil || !res.Busy || !res.Skipped || len(rec.batches(t)) != published {
+		t.Fatalf("delivery while the turn is claimed = %+v, %v; want busy, nothing published", res, err)
+	}
+	clock.mu.Lock()
+	clock.now = clock.now.Add(2 * time.Hour)
+	clock.mu.Unlock()
+	if res, err = svc.Run(ctx, req, time.Time{}); err != nil || res.Skipped || res.Batches == 0 {
+		t.Fatalf("retry after the claim lapsed = %+v, %v; want the turn taken over", res, err)
 	}
 }
