@@ -235,7 +235,7 @@ func TestOverlappingRunIsANoOp(t *testing.T) {
 	}
 }
 
-// TestFetchFailureIsRecorded makes HubSpot fail for good: the run ends with an error batch
+// TestFetchFailureIsRecorded makes HubSpot fail for good: the run ends with a failure report
 // for process to log, and the error says the run failed.
 func TestFetchFailureIsRecorded(t *testing.T) {
 	clock := &fakeClock{now: time.Now(), step: time.Millisecond}
