@@ -208,10 +208,10 @@ func cmdStatus(ctx context.Context, args []string, getenv func(string) string, o
 			return err
 		}
 		for _, r := range runs {
-			line := fmt.Sprintf("  %s  %-11s %-9s started %s  batches %d/%d  fetched %d  inserted %d  updated %d  deleted %d",
-				r.ID, r.Mode, r.State, r.Started.Format(time.RFC3339), r.Landed, r.Expected,
+			line := fmt.Sprintf("  %s  %-11s %-9s started %s  %s  fetch turn %d  fetched %d  inserted %d  updated %d  deleted %d",
+				r.ID, r.Mode, r.State, r.Started.Format(time.RFC3339), r.Progress.Describe(), r.TurnNumber,
 				r.Counts.Fetched, r.Counts.Inserted, r.Counts.Updated, r.Counts.Deleted)
-			if r.State != "completed" && r.State != "failed" && time.Now().After(r.LeaseExpires) {
+			if !r.State.Finished() && time.Now().After(r.LeaseExpires) {
 				line += "  STUCK (lease expired)"
 			}
 			if r.Error != "" {
