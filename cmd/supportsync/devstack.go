@@ -22,6 +22,7 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 	tickets := fs.Int("sandbox-tickets", 2000, "tickets in the sandbox HubSpot")
 	chats := fs.Int("sandbox-chats", 1500, "threads in the sandbox LiveChat")
 	limits := fs.Bool("sandbox-limits", true, "apply HubSpot's and LiveChat's real rate limits in the sandbox")
+	latency := fs.Duration("sandbox-latency", 0, "delay every sandbox HubSpot and LiveChat answer by this much (a slow API)")
 	stall := fs.Duration("stall", 2*time.Minute, "fail a sync that makes no progress for this long")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -35,6 +36,7 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 	}
 	stack, err := devstack.Start(ctx, devstack.Options{
 		DataDir: *data, Getenv: getenv, Out: out, SandboxTickets: *tickets, SandboxChats: *chats, SandboxLimits: *limits,
+		SandboxLatency: *latency,
 	})
 	if err != nil {
 		return err
@@ -107,7 +109,7 @@ func printSummary(out io.Writer, sum devstack.Summary) {
 	if sum.Seconds > 0 {
 		rate = float64(c.Fetched) / sum.Seconds
 	}
-	fmt.Fprintf(out, "run %s (%s %s): %s\n", r.ID, r.Source, r.Mode, r.State)
+	fmt.Fprintf(out, "run %s (%s %s): %s in %d fetch turns, %d batches\n", r.ID, r.Source, r.Mode, r.State, r.TurnNumber, r.Landed)
 	fmt.Fprintf(out, "  fetched %d  inserted %d  updated %d  deleted %d  excluded %d  rejected %d  warnings %d\n",
 		c.Fetched, c.Inserted, c.Updated, c.Deleted, c.Excluded, c.Rejected, c.Warnings)
 	fmt.Fprintf(out, "  api requests %d  sheets requests %d  seconds %.1f  records/s %.0f", c.APIRequests, c.SheetsRequests, sum.Seconds, rate)

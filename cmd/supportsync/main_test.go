@@ -21,6 +21,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"help", []string{"help"}, nil, 0, []string{"devstack", "sync", "check", "status", "replay", "package"}},
 		{"bad source", []string{"sync", "--source", "emails"}, nil, 2, []string{`unknown source "emails"`}},
 		{"bad mode", []string{"sync", "--source", "tickets", "--mode", "sometimes"}, nil, 2, []string{`--mode "sometimes"`}},
+		{"allow-deletions needs a full run", []string{"sync", "--source", "tickets", "--allow-deletions"}, nil, 2, []string{"--allow-deletions", "--mode full"}},
 		{"devstack bad mode", []string{"devstack", "--once", "--mode", "partial"}, nil, 2, []string{`--mode "partial"`}},
 		{"stray argument", []string{"status", "now"}, nil, 2, []string{`unexpected argument "now"`}},
 		{"sync without project", []string{"sync", "--source", "tickets"}, nil, 1, []string{"GOOGLE_CLOUD_PROJECT"}},

@@ -63,7 +63,7 @@ func TestLeaseReleaseAndCursorReset(t *testing.T) {
 	}
 	defer done()
 	mark := time.Now().Add(-2 * time.Hour).UTC().Truncate(time.Second)
-	if _, err := store.BeginRun(ctx, state.Run{ID: "run-done", Source: "tickets", Mode: "full"}, 10*time.Minute); err != nil {
+	if _, _, err := store.BeginRun(ctx, state.Run{ID: "run-done", Source: "tickets", Mode: "full"}, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := store.LandBatch(ctx, "run-done", state.BatchRecord{Seq: 0, Last: true, HighWater: mark}, 10*time.Minute); err != nil {
@@ -72,7 +72,7 @@ func TestLeaseReleaseAndCursorReset(t *testing.T) {
 	if _, _, err := store.CompleteRun(ctx, "run-done", state.Counts{Fetched: 7, Inserted: 7}, "window …; 0 warnings"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.BeginRun(ctx, state.Run{ID: "run-stuck", Source: "tickets", Mode: "incremental"}, 30*time.Minute); err != nil {
+	if _, _, err := store.BeginRun(ctx, state.Run{ID: "run-stuck", Source: "tickets", Mode: "incremental"}, 30*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 

@@ -29,9 +29,13 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, out
 	fs := newFlags("sync", out)
 	source := fs.String("source", "all", "tickets, chats or all")
 	mode := fs.String("mode", "incremental", "full or incremental")
+	allowDeletions := fs.Bool("allow-deletions", false, "with --mode full: apply the run's deletions even past the mass-deletion guard")
 	stall := fs.Duration("stall", 5*time.Minute, "fail when the run makes no progress for this long")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *allowDeletions && *mode != string(batch.Full) {
+		return usageError{fmt.Errorf("--allow-deletions confirms a full run's deletions: use it with --mode full")}
 	}
 	sources, err := parseSources(*source)
 	if err != nil {
@@ -62,7 +66,8 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, out
 		if src == batch.Chats {
 			topic = cfg.TopicSyncChats
 		}
-		sum, err := devstack.RequestSync(ctx, pub, store, topic, src, batch.Mode(*mode), *stall, out)
+		req := batch.SyncRequest{Mode: batch.Mode(*mode), AllowDeletions: *allowDeletions}
+		sum, err := devstack.RequestSync(ctx, pub, store, topic, src, req, *stall, out)
 		printSummary(out, sum)
 		if err != nil {
 			return err

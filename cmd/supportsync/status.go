@@ -94,8 +94,8 @@ func diagnose(source string, cur state.Cursor, runs []state.Run, now time.Time) 
 				cur.LeaseRunID, age(now, cur.LeaseExpires), source))
 		case holder != nil && !finished(holder) && now.Sub(holder.Updated) > stallAfter:
 			why := "its fetch stopped (function crash or timeout)"
-			if string(holder.State) == string(state.StateLanding) && holder.Expected > 0 && holder.Landed < holder.Expected {
-				why = fmt.Sprintf("%d of %d batches landed; the others may be dead-lettered (supportsync replay --peek)", holder.Landed, holder.Expected)
+			if string(holder.State) == string(state.StateLanding) && holder.LastKnown() && !holder.Complete() {
+				why = fmt.Sprintf("%s; the others may be dead-lettered (supportsync replay --peek)", holder.Describe())
 			}
 			out = append(out, fmt.Sprintf("run %s (%s) holds the lease until %s but has not changed for %s: %s; if it is dead: supportsync lease release --source %s --run %s",
 				holder.ID, holder.State, cur.LeaseExpires.Format(time.RFC3339), age(now, holder.Updated), why, source, holder.ID))
@@ -105,8 +105,8 @@ func diagnose(source string, cur state.Cursor, runs []state.Run, now time.Time) 
 		if r.ID == cur.LeaseRunID || finished(&r) {
 			continue
 		}
-		if string(r.State) == string(state.StateLanding) && r.Expected > 0 && r.Landed < r.Expected {
-			out = append(out, fmt.Sprintf("run %s gave up its lease with %d of %d batches landed: the rest are dead-lettered or lost (supportsync replay --peek)", r.ID, r.Landed, r.Expected))
+		if string(r.State) == string(state.StateLanding) && r.LastKnown() && !r.Complete() {
+			out = append(out, fmt.Sprintf("run %s gave up its lease with %s: the rest are dead-lettered or lost (supportsync replay --peek)", r.ID, r.Describe()))
 		}
 	}
 	if len(runs) > 0 && string(runs[0].State) == string(state.StateFailed) {

@@ -132,8 +132,9 @@ func newFetch(ctx context.Context, cfg *config.Config, log *slog.Logger, src fet
 }
 
 // HandleSync runs a fetch for one sync-request message and decides ack or retry: it returns
-// nil (ack) for bad requests, skipped runs and recorded failures, and an error (retry) only
-// for failures worth retrying before the run started.
+// nil (ack) for bad requests, skipped runs and recorded failures, and an error (retry) for
+// failures worth retrying before the run started and for a turn another invocation is
+// working on (if that one crashed, a retry takes the turn over once its claim lapses).
 func (f *Fetch) HandleSync(ctx context.Context, msg batch.PubSubMessage) error {
 	req, since, err := batch.ParseSyncRequest(msg.Data)
 	if err != nil {
@@ -150,6 +151,10 @@ func (f *Fetch) HandleSync(ctx context.Context, msg batch.PubSubMessage) error {
 	case err != nil:
 		f.Log.Error("fetch", "event", "fetch_error", "run_id", res.RunID, "error", err.Error())
 		return err
+	}
+	if res.Busy {
+		f.Log.Info(res.Message, "event", "turn_busy", "run_id", res.RunID)
+		return fmt.Errorf("fetch: %s: retry later", res.Message)
 	}
 	if res.Skipped {
 		f.Log.Info(res.Message, "event", "run_skipped", "run_id", res.RunID)
@@ -190,7 +195,7 @@ func NewProcess(ctx context.Context, getenv func(string) string) (*Process, erro
 // backoff and dead-letters after the maximum attempts) for poison and transient failures alike,
 // so a bad batch ends on the dead-letter topic and its run stays incomplete.
 func (p *Process) HandleBatch(ctx context.Context, msg batch.PubSubMessage) error {
-	out, err := p.Service.Handle(ctx, msg.Data)
+	out, err := p.Service.Handle(ctx, msg.Data, msg.Attributes)
 	if err != nil {
 		ev := "batch_error"
 		if errors.Is(err, process.ErrPoison) {

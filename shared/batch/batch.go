@@ -1,7 +1,8 @@
 // Package batch defines the messages that travel between the functions: the sync request a
-// scheduler or a person publishes, and the self-contained raw batch a fetch function publishes
-// for process. It also encodes them for Pub/Sub (gzip-compressed JSON) and decodes the
-// Pub/Sub push envelope a CloudEvent function receives.
+// scheduler or a person publishes, and what a fetch function publishes for process on the
+// raw-batches topic — a self-contained raw batch, or a failure report (the message's kind
+// attribute tells them apart). It also encodes them for Pub/Sub (gzip-compressed JSON) and
+// decodes the Pub/Sub push envelope a CloudEvent function receives.
 package batch
 
 import (
@@ -49,9 +50,15 @@ type SyncRequest struct {
 	Mode  Mode   `json:"mode"`
 	Since string `json:"since,omitempty"`
 	RunID string `json:"run_id,omitempty"`
+	// AllowDeletions confirms a full run's deletions past the sink's mass-deletion guard. It
+	// is refused on an incremental request (which deletes nothing that left the source).
+	AllowDeletions bool `json:"allow_deletions,omitempty"`
 	// Continue marks a follow-up invocation of a run whose fetch ran out of time budget; it
 	// resumes from the checkpoint stored with the run.
 	Continue bool `json:"continue,omitempty"`
+	// Turn is the token of the fetch turn a continuation carries: only the current turn may
+	// fetch, so a late or redelivered continuation is a no-op.
+	Turn string `json:"turn,omitempty"`
 }
 
 // ParseSyncRequest decodes and validates a sync request. An empty body means an incremental run.
@@ -62,7 +69,7 @@ func ParseSyncRequest(data []byte) (SyncRequest, time.Time, error) {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&r); err != nil {
-			return r, time.Time{}, fmt.Errorf("sync request: not the JSON {\"mode\":\"incremental\"|\"full\",\"since\":RFC3339,\"run_id\":...}: %w", err)
+			return r, time.Time{}, fmt.Errorf("sync request: not the JSON {\"mode\":\"incremental\"|\"full\",\"since\":RFC3339,\"run_id\":...,\"allow_deletions\":bool}: %w", err)
 		}
 	}
 	var errs []error
@@ -80,6 +87,9 @@ func ParseSyncRequest(data []byte) (SyncRequest, time.Time, error) {
 			errs = append(errs, fmt.Errorf("since %q is not an RFC 3339 time", r.Since))
 		}
 		since = t
+	}
+	if r.Continue && (r.RunID == "" || r.Turn == "") {
+		errs = append(errs, errors.New("a continuation needs run_id and turn"))
 	}
 	if r.RunID != "" && !validRunID(r.RunID) {
 		errs = append(errs, fmt.Errorf("run_id %q: use 1-100 letters, digits, '-', '_' or '.'", r.RunID))
@@ -123,18 +133,12 @@ type Batch struct {
 	APIRequests int `json:"api_requests"`
 	// Records is the number of records in Payload, for logs and checks.
 	Records int `json:"records"`
-	// Error, when set, says the fetch failed: the batch carries no records, ends the run, and
-	// process logs the run as failed in Sync_Log without moving the cursor.
-	Error string `json:"error,omitempty"`
+	// AllowDeletions is the run's allow_deletions, for the sink's deletion guard at the finish.
+	AllowDeletions bool `json:"allow_deletions,omitempty"`
 	// Payload is the source-specific content: records plus reference data
 	// (hubspot.Payload for tickets, livechat.Payload for chats).
 	Payload json.RawMessage `json:"payload"`
 }
-
-// AbandonedSeq is the sequence number of the failure batch a fetch publishes for an earlier run
-// whose lease expired before all its batches landed (a batch dead-lettered, a crash): no real
-// batch ever has it, so process never mistakes the marker for a redelivery.
-const AbandonedSeq = 1 << 30
 
 // Attribute names set on every published batch, so that a batch can be routed and inspected
 // without decoding it.
@@ -145,7 +149,74 @@ const (
 	AttrLast     = "last"
 	AttrEncoding = "encoding"
 	EncodingGzip = "gzip+json"
+	// AttrKind says what a raw-batches message holds: KindBatch (also when absent, as on a
+	// hand-made replay) or KindFailure.
+	AttrKind    = "kind"
+	KindBatch   = "batch"
+	KindFailure = "failure"
 )
+
+// MaxDecodedBytes bounds what one message may decompress to: an encoded batch is at most
+// about 9 MB of gzip, and ticket JSON compresses around 8:1, so 256 MiB leaves room while a
+// gzip bomb or a corrupt message is refused before it exhausts the function's memory.
+const MaxDecodedBytes = 256 << 20
+
+// ErrTooLarge is returned by Decode and DecodeFailure for a message that decompresses to more
+// than MaxDecodedBytes.
+var ErrTooLarge = errors.New("message decompresses to more than the bound")
+
+// Failure reports that a run failed in fetch (or was abandoned): process logs it in Sync_Log
+// and marks the run failed, the cursor holds. It travels on the raw-batches topic with kind
+// failure; handling it twice changes nothing.
+type Failure struct {
+	Source     Source    `json:"source"`
+	RunID      string    `json:"run_id"`
+	Mode       Mode      `json:"mode"`
+	RunStarted time.Time `json:"run_started"`
+	// Reason is the Sync_Log message.
+	Reason string `json:"reason"`
+	// Abandoned marks a run whose lease expired before all its batches landed.
+	Abandoned bool `json:"abandoned,omitempty"`
+}
+
+// EncodeFailure serializes a failure report as JSON with its attributes.
+func EncodeFailure(f *Failure) ([]byte, map[string]string, error) {
+	data, err := json.Marshal(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("batch.EncodeFailure: %w", err)
+	}
+	return data, map[string]string{AttrKind: KindFailure, AttrSource: string(f.Source), AttrRunID: f.RunID}, nil
+}
+
+// DecodeFailure parses a failure report and checks it. A report that fails here is poison.
+func DecodeFailure(data []byte) (*Failure, error) {
+	var f Failure
+	if err := decodeJSON(data, &f, MaxDecodedBytes); err != nil {
+		return nil, fmt.Errorf("batch.DecodeFailure: %w", err)
+	}
+	var errs []string
+	if _, err := ParseSource(string(f.Source)); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if !validRunID(f.RunID) {
+		errs = append(errs, fmt.Sprintf("run_id %q is not valid", f.RunID))
+	}
+	if f.Reason == "" {
+		errs = append(errs, "reason is missing")
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("batch.DecodeFailure: %s", strings.Join(errs, "; "))
+	}
+	return &f, nil
+}
+
+// Kind returns a raw-batches message's kind from its attributes (KindBatch when unset).
+func Kind(attrs map[string]string) string {
+	if k := attrs[AttrKind]; k != "" {
+		return k
+	}
+	return KindBatch
+}
 
 // Encode serializes a batch as gzip-compressed JSON and returns the message data and attributes.
 func Encode(b *Batch) ([]byte, map[string]string, error) {
@@ -166,24 +237,43 @@ func Encode(b *Batch) ([]byte, map[string]string, error) {
 		AttrSeq:      strconv.Itoa(b.Seq),
 		AttrLast:     strconv.FormatBool(b.Last),
 		AttrEncoding: EncodingGzip,
+		AttrKind:     KindBatch,
 	}
 	return buf.Bytes(), attrs, nil
 }
 
-// Decode parses a batch published by Encode (or plain JSON, for hand-made replays) and checks
-// its bookkeeping. A batch that fails here can never succeed: it is poison.
-func Decode(data []byte) (*Batch, error) {
+// decodeJSON decodes gzip-compressed or plain JSON into v, refusing more than
+// MaxDecodedBytes of JSON.
+func decodeJSON(data []byte, v any, max int64) error {
 	var r io.Reader = bytes.NewReader(data)
 	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
 		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, fmt.Errorf("batch.Decode: gzip: %w", err)
+			return fmt.Errorf("gzip: %w", err)
 		}
 		defer zr.Close()
 		r = zr
 	}
+	if max <= 0 {
+		max = MaxDecodedBytes
+	}
+	lr := &io.LimitedReader{R: r, N: max + 1}
+	err := json.NewDecoder(lr).Decode(v)
+	if lr.N <= 0 {
+		return fmt.Errorf("%w of %d bytes", ErrTooLarge, max)
+	}
+	return err
+}
+
+// Decode parses a batch published by Encode (or plain JSON, for hand-made replays) and checks
+// its bookkeeping, refusing one that decompresses to more than MaxDecodedBytes. A batch that
+// fails here can never succeed: it is poison.
+func Decode(data []byte) (*Batch, error) { return DecodeMax(data, MaxDecodedBytes) }
+
+// DecodeMax is Decode with another bound on the decompressed size (ErrTooLarge beyond it).
+func DecodeMax(data []byte, max int64) (*Batch, error) {
 	var b Batch
-	if err := json.NewDecoder(r).Decode(&b); err != nil {
+	if err := decodeJSON(data, &b, max); err != nil {
 		return nil, fmt.Errorf("batch.Decode: %w", err)
 	}
 	var errs []string

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"supportsync.dev/shared/batch"
+	"supportsync.dev/shared/runlife"
 	"supportsync.dev/shared/state"
 )
 
@@ -67,6 +68,12 @@ type Service struct {
 	// BatchRecords is the most records one raw batch carries.
 	BatchRecords int
 	LeaseTTL     time.Duration
+	// TurnGrace is how long past the budget an invocation's claim on its turn lasts: a
+	// redelivered request may take the turn over only after that (the holder crashed or was
+	// stopped at the function timeout). The first page of an invocation may run until half
+	// of it has passed. Default 1 minute, the margin Terraform keeps between the budget and
+	// the function timeout.
+	TurnGrace time.Duration
 	// MaxMessageBytes bounds an encoded batch (Pub/Sub's limit is 10 MB); default 9 MB.
 	MaxMessageBytes int
 	Now             func() time.Time
@@ -77,7 +84,11 @@ type Service struct {
 type Result struct {
 	RunID   string
 	Mode    batch.Mode
-	Skipped bool // another run holds the lease: this request was a no-op
+	Skipped bool // a no-op: another run holds the lease, or the request's turn is not current
+	// Busy means the request carries the current turn but another invocation is working on
+	// it: retry the request later, so that if that invocation crashed, the turn is taken over
+	// once its claim lapses.
+	Busy bool
 	// Continued means the budget ran out and a continuation request was published.
 	Continued bool
 	Done      bool
@@ -114,122 +125,182 @@ func NewRunID(source batch.Source, now time.Time) string {
 	return fmt.Sprintf("%s-%s-%s", source, now.UTC().Format("20060102T150405Z"), hex.EncodeToString(b[:]))
 }
 
-// Run handles one sync request: a new run, or the continuation of one.
+// Run handles one sync request: a new run, its redelivery, or a continuation carrying a
+// fetch turn. Only the invocation that claims the run's current turn fetches; any other
+// request is a no-op whose Result says why (Skipped, Message). since is the request's parsed
+// since; a request runlife.PlanWindow refuses fails with ErrBadRequest and the reason.
 func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Time) (Result, error) {
 	start := s.now()
 	src := s.Source.Name()
-	res := Result{Mode: req.Mode}
+	res := Result{Mode: req.Mode, RunID: req.RunID}
+	holder := newToken()
+	claimUntil := start.Add(s.Budget + s.turnGrace())
+	reqBefore := s.Source.Requests() // counts the reference-data calls of Open/Resume too
 
 	var (
 		run    state.Run
 		stream Stream
-		seq    int
+		err    error
 	)
-	reqBefore := s.Source.Requests() // counts the reference-data calls of Open/Resume too
-	if req.Continue {
-		if req.RunID == "" {
-			return res, fmt.Errorf("%w: continue needs run_id", ErrBadRequest)
+	if !req.Continue {
+		if res.RunID == "" {
+			res.RunID = NewRunID(src, start)
 		}
-		stored, ok, err := s.Store.Run(ctx, req.RunID)
-		if err != nil {
-			return res, err
-		}
-		if !ok || stored.State != state.StateFetching || len(stored.Checkpoint) == 0 {
-			res.RunID, res.Skipped = req.RunID, true
-			res.Message = fmt.Sprintf("run %s has nothing to continue (state %q)", req.RunID, stored.State)
-			return res, nil
-		}
-		if run, err = s.Store.BeginRun(ctx, stored, s.LeaseTTL); err != nil {
-			return s.busy(res, req.RunID, err)
-		}
-		res.RunID, res.Mode = run.ID, batch.Mode(run.Mode)
-		seq = run.NextSeq
-		if stream, err = s.Source.Resume(ctx, run.Checkpoint); err != nil {
-			return res, s.fail(ctx, run, seq, start, fmt.Errorf("resume: %w", err))
-		}
-	} else {
-		runID := req.RunID
-		if runID == "" {
-			runID = NewRunID(src, start)
-		}
-		res.RunID = runID
 		cursor, found, err := s.Store.Cursor(ctx, string(src))
 		if err != nil {
 			return res, err
 		}
-		from, to := s.window(req.Mode, since, cursor, found, start)
-		if _, exists, err := s.Store.Run(ctx, runID); err != nil {
-			return res, err
-		} else if exists {
-			// The same request delivered twice: the first delivery owns the run.
-			res.Skipped = true
-			res.Message = fmt.Sprintf("run %s already exists", runID)
-			return res, nil
-		}
-		run, err = s.Store.BeginRun(ctx, state.Run{ID: runID, Source: string(src), Mode: string(req.Mode), Started: start}, s.LeaseTTL)
+		w, err := runlife.PlanWindow(req, since, cursor, found, start, s.Retention, s.Lookback)
 		if err != nil {
-			return s.busy(res, runID, err)
+			return res, fmt.Errorf("%w: %w", ErrBadRequest, err)
 		}
-		if found && cursor.LeaseRunID != "" && cursor.LeaseRunID != runID && !start.Before(cursor.LeaseExpires) {
-			s.reportAbandoned(ctx, cursor.LeaseRunID)
+		var created bool
+		run, created, err = s.Store.BeginRun(ctx, state.Run{
+			ID: res.RunID, Source: src, Mode: req.Mode, AllowDeletions: req.AllowDeletions, Started: start,
+			WindowFrom: w.From, WindowTo: w.To, Turn: runlife.Turn{TurnHolder: holder, TurnClaimedUntil: claimUntil},
+		}, s.LeaseTTL)
+		if err != nil {
+			return s.busy(res, res.RunID, err)
 		}
-		if run.State != state.StateFetching || run.NextSeq > 0 {
-			// A delivery racing the first one past the check above.
-			res.Skipped = true
-			res.Message = fmt.Sprintf("run %s already started", runID)
-			return res, nil
-		}
-		s.log().Info("run started", "event", "run_started", "run_id", runID, "source", src, "mode", req.Mode,
-			"from", from, "to", to, "cursor_found", found)
-		if stream, err = s.Source.Open(ctx, req.Mode, from, to); err != nil {
-			return res, s.fail(ctx, run, 0, start, fmt.Errorf("open: %w", err))
+		if created {
+			if found && runlife.DecideLease(cursor, run.ID, start) == runlife.LeaseAbandoned {
+				s.reportAbandoned(ctx, cursor.LeaseRunID)
+			}
+			s.log().Info("run started", "event", "run_started", "run_id", run.ID, "source", src, "mode", req.Mode,
+				"from", w.From, "to", w.To, "cursor_found", found, "allow_deletions", req.AllowDeletions)
 		}
 	}
-
-	deadline := start.Add(s.Budget)
-	for {
-		done, err := stream.Next(ctx)
+	if req.Continue || run.TurnHolder != holder {
+		// A continuation, or the run's own request delivered again: claim the turn it carries.
+		var d runlife.TurnDecision
+		run, d, err = s.Store.ClaimTurn(ctx, res.RunID, req.Turn, holder, claimUntil, s.LeaseTTL)
 		if err != nil {
-			return res, s.fail(ctx, run, seq, start, err)
+			return res, err
 		}
+		if d.Verdict != runlife.TurnTake {
+			res.Skipped, res.Busy = true, d.Verdict == runlife.TurnBusy
+			res.Message = fmt.Sprintf("turn not taken (%s): %s", d.Verdict, d.Reason)
+			return res, nil
+		}
+		s.log().Info("fetch turn taken", "event", "turn_taken", "run_id", run.ID, "source", src, "turn", run.TurnNumber,
+			"next_seq", run.NextSeq)
+	}
+	res.Mode = run.Mode
+	if len(run.Checkpoint) > 0 {
+		stream, err = s.Source.Resume(ctx, run.Checkpoint)
+	} else {
+		stream, err = s.Source.Open(ctx, run.Mode, run.WindowFrom, run.WindowTo)
+	}
+	if err != nil {
+		return res, s.fail(ctx, run, start, fmt.Errorf("open: %w", err))
+	}
+	return s.fetch(ctx, res, run, holder, stream, start, reqBefore)
+}
+
+// fetch reads pages until the stream ends or the time budget is spent, publishing full
+// batches as they fill, then marks the fetch done or hands the next turn on. A page's request
+// and its retries get the budget's deadline (at least the first page of an invocation gets
+// until the turn's claim lapses, so a slow page still makes progress): on that deadline the
+// fetch checkpoints at the last full page.
+func (s *Service) fetch(ctx context.Context, res Result, run state.Run, holder string, stream Stream, start time.Time, reqBefore int64) (Result, error) {
+	src := s.Source.Name()
+	token, seq := run.TurnToken, run.NextSeq
+	deadline := start.Add(s.Budget)
+	pages := 0
+	for {
+		pageDeadline := deadline
+		if pages == 0 {
+			pageDeadline = run.TurnClaimedUntil.Add(-s.turnGrace() / 2)
+		}
+		pctx, cancel := context.WithDeadline(ctx, pageDeadline)
+		done, err := stream.Next(pctx)
+		cancel()
 		outOfTime := !s.now().Before(deadline)
+		if err != nil {
+			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+				return res, s.fail(ctx, run, start, err)
+			}
+			// The page (with its retries) outlasted the budget: resume at it next turn.
+			s.log().Warn("page cut at the time budget", "event", "page_deadline", "run_id", run.ID, "source", src, "error", err.Error())
+			done, outOfTime = false, true
+		} else {
+			pages++
+		}
 		// Publish full batches as they fill; the remainder when the stream ends or the time
 		// budget is used up (so the checkpoint has nothing pending); and at the end, a last
 		// batch even if it is empty, as the run's end marker.
 		for stream.Pending() >= s.batchRecords() || (done || outOfTime) && stream.Pending() > 0 || done {
 			n, err := s.publish(ctx, run, stream, seq, done, reqBefore)
 			if err != nil {
-				return res, s.fail(ctx, run, seq, start, err)
+				return res, s.fail(ctx, run, start, err)
 			}
 			reqBefore = s.Source.Requests()
 			res.Batches++
 			res.Records += n
 			seq++
 			if done && stream.Pending() == 0 {
+				if err := s.Store.FetchDone(ctx, run.ID, token, holder, seq, int(s.Source.Requests())); err != nil {
+					return s.lost(res, run, err)
+				}
 				res.Done = true
 				s.log().Info("fetch finished", "event", "fetch_finished", "run_id", run.ID, "source", src,
-					"batches", seq, "records", res.Records)
+					"batches", seq, "turn", run.TurnNumber, "records", res.Records)
 				return res, nil
 			}
 		}
 		if outOfTime {
-			cp, err := stream.Checkpoint()
-			if err != nil {
-				return res, s.fail(ctx, run, seq, start, err)
-			}
-			if err := s.Store.Checkpoint(ctx, run.ID, cp, seq, int(s.Source.Requests()), s.LeaseTTL); err != nil {
-				return res, s.fail(ctx, run, seq, start, err)
-			}
-			next, _ := json.Marshal(batch.SyncRequest{Mode: batch.Mode(run.Mode), RunID: run.ID, Continue: true})
-			if _, err := s.Publisher.Publish(ctx, s.SyncTopic, next, map[string]string{batch.AttrRunID: run.ID}); err != nil {
-				return res, s.fail(ctx, run, seq, start, err)
-			}
-			res.Continued = true
-			res.Message = fmt.Sprintf("time budget used: continuing run %s at batch %d", run.ID, seq)
-			s.log().Info("fetch continues", "event", "fetch_continued", "run_id", run.ID, "source", src, "next_seq", seq)
-			return res, nil
+			return s.handOn(ctx, res, run, holder, stream, seq, start)
 		}
 	}
+}
+
+// handOn saves the checkpoint, makes a new turn current and publishes the continuation
+// request that carries it.
+func (s *Service) handOn(ctx context.Context, res Result, run state.Run, holder string, stream Stream, seq int, start time.Time) (Result, error) {
+	cp, err := stream.Checkpoint()
+	if err != nil {
+		return res, s.fail(ctx, run, start, err)
+	}
+	next := newToken()
+	if err := s.Store.HandOn(ctx, run.ID, run.TurnToken, holder, cp, seq, int(s.Source.Requests()), next, s.LeaseTTL); err != nil {
+		return s.lost(res, run, err)
+	}
+	data, _ := json.Marshal(batch.SyncRequest{Mode: run.Mode, RunID: run.ID, Continue: true, Turn: next})
+	if _, err := s.Publisher.Publish(ctx, s.SyncTopic, data, map[string]string{batch.AttrRunID: run.ID}); err != nil {
+		// Nobody else can take the new turn without this request: the run cannot go on.
+		return res, s.fail(ctx, run, start, fmt.Errorf("publish the continuation: %w", err))
+	}
+	res.Continued = true
+	res.Message = fmt.Sprintf("time budget used: continuing run %s at batch %d (turn %d)", run.ID, seq, run.TurnNumber+1)
+	s.log().Info("fetch continues", "event", "fetch_continued", "run_id", run.ID, "source", s.Source.Name(),
+		"next_seq", seq, "turn", run.TurnNumber+1)
+	return res, nil
+}
+
+// lost turns ErrTurnLost into a no-op result: another invocation took the turn over (this one
+// was too slow) or the run ended; what this one published were duplicates by seq.
+func (s *Service) lost(res Result, run state.Run, err error) (Result, error) {
+	if errors.Is(err, state.ErrTurnLost) {
+		res.Skipped = true
+		res.Message = fmt.Sprintf("run %s: stopped, the turn is no longer ours: %v", run.ID, err)
+		s.log().Warn("fetch turn lost", "event", "turn_lost", "run_id", run.ID, "error", err.Error())
+		return res, nil
+	}
+	return res, err
+}
+
+func (s *Service) turnGrace() time.Duration {
+	if s.TurnGrace > 0 {
+		return s.TurnGrace
+	}
+	return time.Minute
+}
+
+// newToken returns a random token for a turn or an invocation.
+func newToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func (s *Service) batchRecords() int {
@@ -246,20 +317,6 @@ func (s *Service) maxBytes() int {
 	return 9_000_000
 }
 
-// window decides what a new run reads: full → the retention window; incremental → from the
-// cursor minus the look-back (or the request's since); the first incremental run of a source
-// (no cursor) reads the retention window too.
-func (s *Service) window(mode batch.Mode, since time.Time, cur state.Cursor, found bool, now time.Time) (time.Time, time.Time) {
-	from := now.Add(-s.Retention)
-	switch {
-	case !since.IsZero():
-		from = since
-	case mode == batch.Incremental && found && !cur.HighWater.IsZero():
-		from = cur.HighWater.Add(-s.Lookback)
-	}
-	return from, now
-}
-
 // publish encodes up to BatchRecords pending records as batch seq and publishes it, halving
 // the batch until it fits the message limit. It returns how many records it carried.
 func (s *Service) publish(ctx context.Context, run state.Run, stream Stream, seq int, done bool, reqBefore int64) (int, error) {
@@ -272,8 +329,8 @@ func (s *Service) publish(ctx context.Context, run state.Run, stream Stream, seq
 		}
 		last := done && n == stream.Pending()
 		b := &batch.Batch{
-			Source: s.Source.Name(), RunID: run.ID, Mode: batch.Mode(run.Mode), Seq: seq, Last: last,
-			RunStarted: run.Started, WindowFrom: from, WindowTo: to,
+			Source: s.Source.Name(), RunID: run.ID, Mode: run.Mode, Seq: seq, Last: last,
+			RunStarted: run.Started, WindowFrom: from, WindowTo: to, AllowDeletions: run.AllowDeletions,
 			APIRequests: int(s.Source.Requests() - reqBefore), Records: n, Payload: payload,
 		}
 		if last {
@@ -312,54 +369,41 @@ func (s *Service) busy(res Result, runID string, err error) (Result, error) {
 	return res, err
 }
 
-// reportAbandoned publishes a failure batch for a run whose lease this run took over (BeginRun
-// marked it failed), so that process writes its Sync_Log row: every run gets one, including
-// one that never finished because a batch was dead-lettered or a function crashed.
+// reportAbandoned publishes a failure report for a run whose lease this run took over
+// (BeginRun marked it failed), so that process writes its Sync_Log row: every run gets one,
+// including one that never finished because a batch was dead-lettered or a function crashed.
 func (s *Service) reportAbandoned(ctx context.Context, runID string) {
 	old, ok, err := s.Store.Run(ctx, runID)
 	if err != nil || !ok || old.State != state.StateFailed {
 		return
 	}
-	msg := fmt.Sprintf("abandoned: the lease expired with %d of %s batches landed (%s); "+
-		"a dead-lettered batch can be replayed with `supportsync replay`, the next run starts from the last cursor",
-		old.Landed, expectedText(old.Expected), old.Error)
-	b := &batch.Batch{Source: s.Source.Name(), RunID: old.ID, Mode: batch.Mode(old.Mode), Seq: batch.AbandonedSeq,
-		Last: true, RunStarted: old.Started, Error: msg, Payload: json.RawMessage("null")}
-	data, attrs, err := batch.Encode(b)
-	if err == nil {
-		_, err = s.Publisher.Publish(ctx, s.RawTopic, data, attrs)
-	}
-	if err != nil {
+	f := &batch.Failure{Source: s.Source.Name(), RunID: old.ID, Mode: old.Mode, RunStarted: old.Started,
+		Reason: runlife.AbandonedMessage(old), Abandoned: true}
+	if err := s.publishFailure(ctx, f); err != nil {
 		s.log().Warn("report abandoned run", "event", "abandoned_report_failed", "run_id", old.ID, "error", err.Error())
 		return
 	}
 	s.log().Warn("run abandoned", "event", "run_abandoned", "run_id", old.ID, "source", s.Source.Name(), "landed", old.Landed)
 }
 
-func expectedText(n int) string {
-	if n < 0 {
-		return "?"
-	}
-	return fmt.Sprint(n)
-}
-
-// fail ends a run whose fetch failed: it publishes an error batch so that process records
-// the failure in Sync_Log (the cursor stays), falling back to marking the run failed directly.
-// The returned error wraps ErrRunFailed and the cause once the failure is recorded.
-func (s *Service) fail(ctx context.Context, run state.Run, seq int, start time.Time, cause error) error {
-	s.log().Error("fetch failed", "event", "run_failed", "run_id", run.ID, "source", s.Source.Name(), "error", cause.Error())
-	b := &batch.Batch{
-		Source: s.Source.Name(), RunID: run.ID, Mode: batch.Mode(run.Mode), Seq: seq, Last: true,
-		RunStarted: run.Started, Error: cause.Error(), Payload: json.RawMessage("null"),
-	}
-	if b.RunStarted.IsZero() {
-		b.RunStarted = start
-	}
-	data, attrs, err := batch.Encode(b)
+func (s *Service) publishFailure(ctx context.Context, f *batch.Failure) error {
+	data, attrs, err := batch.EncodeFailure(f)
 	if err == nil {
 		_, err = s.Publisher.Publish(ctx, s.RawTopic, data, attrs)
 	}
-	if err != nil {
+	return err
+}
+
+// fail ends a run whose fetch failed: it publishes a failure report so that process records
+// the failure in Sync_Log (the cursor stays), falling back to marking the run failed directly.
+// The returned error wraps ErrRunFailed and the cause once the failure is recorded.
+func (s *Service) fail(ctx context.Context, run state.Run, start time.Time, cause error) error {
+	s.log().Error("fetch failed", "event", "run_failed", "run_id", run.ID, "source", s.Source.Name(), "error", cause.Error())
+	f := &batch.Failure{Source: s.Source.Name(), RunID: run.ID, Mode: run.Mode, RunStarted: run.Started, Reason: cause.Error()}
+	if f.RunStarted.IsZero() {
+		f.RunStarted = start
+	}
+	if err := s.publishFailure(context.WithoutCancel(ctx), f); err != nil {
 		if ferr := s.Store.FailRun(context.WithoutCancel(ctx), run.ID, cause.Error()); ferr != nil {
 			return errors.Join(cause, ferr)
 		}

@@ -13,6 +13,7 @@ import (
 	"supportsync.dev/shared/emulator/emulatortest"
 	"supportsync.dev/shared/hubspot"
 	"supportsync.dev/shared/hubspot/hubspotfake"
+	"supportsync.dev/shared/runlife"
 	"supportsync.dev/shared/state"
 )
 
@@ -20,26 +21,64 @@ func TestMain(m *testing.M) { emulatortest.Main(m) }
 
 // recorder is a Publisher that keeps what was published, per topic.
 type recorder struct {
-	mu   sync.Mutex
-	msgs map[string][][]byte
+	mu    sync.Mutex
+	msgs  map[string][][]byte
+	attrs map[string][]map[string]string
 }
 
-func (r *recorder) Publish(_ context.Context, topic string, data []byte, _ map[string]string) (string, error) {
+func (r *recorder) Publish(_ context.Context, topic string, data []byte, attrs map[string]string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.msgs == nil {
-		r.msgs = map[string][][]byte{}
+		r.msgs, r.attrs = map[string][][]byte{}, map[string][]map[string]string{}
 	}
 	r.msgs[topic] = append(r.msgs[topic], append([]byte(nil), data...))
+	r.attrs[topic] = append(r.attrs[topic], attrs)
 	return "id", nil
 }
 
+// failures returns the failure reports published on the raw topic.
+func (r *recorder) failures(t *testing.T) []*batch.Failure {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*batch.Failure
+	for i, data := range r.msgs["raw"] {
+		if batch.Kind(r.attrs["raw"][i]) != batch.KindFailure {
+			continue
+		}
+		f, err := batch.DecodeFailure(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// lastRequest returns the last continuation request published.
+func (r *recorder) lastRequest(t *testing.T) batch.SyncRequest {
+	t.Helper()
+	r.mu.Lock()
+	next := r.msgs["sync"][len(r.msgs["sync"])-1]
+	r.mu.Unlock()
+	req, _, err := batch.ParseSyncRequest(next)
+	if err != nil {
+		t.Fatalf("continuation request %s: %v", next, err)
+	}
+	return req
+}
+
+// batches returns the raw batches published (not the failure reports).
 func (r *recorder) batches(t *testing.T) []*batch.Batch {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []*batch.Batch
-	for _, data := range r.msgs["raw"] {
+	for i, data := range r.msgs["raw"] {
+		if batch.Kind(r.attrs["raw"][i]) != batch.KindBatch {
+			continue
+		}
 		b, err := batch.Decode(data)
 		if err != nil {
 			t.Fatal(err)
@@ -81,9 +120,22 @@ func newService(t *testing.T, tickets int, budget time.Duration, clock *fakeCloc
 	}, rec, hs
 }
 
+// landAll records every published batch as landed, as process would between invocations.
+func landAll(t *testing.T, svc *Service, rec *recorder) {
+	t.Helper()
+	for _, b := range rec.batches(t) {
+		if _, _, err := svc.Store.LandBatch(context.Background(), b.RunID, state.BatchRecord{Seq: b.Seq, Last: b.Last, HighWater: b.HighWater}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestContinuationGetsEveryTicketOnce runs a full fetch whose budget runs out after a few
-// pages: it checkpoints, asks for a continuation, and the follow-up invocations resume where
-// it stopped, so the batches cover every ticket exactly once with contiguous sequence numbers.
+// pages: it checkpoints, hands on its turn in a continuation request, and the follow-up
+// invocations resume where it stopped — while the batches published so far land in between,
+// as they do in a real run — so the batches cover every ticket exactly once with contiguous
+// sequence numbers. Every continuation is also delivered a second time, late: that one is a
+// no-op that says so and publishes nothing.
 func TestContinuationGetsEveryTicketOnce(t *testing.T) {
 	clock := &fakeClock{now: time.Now(), step: time.Second}
 	svc, rec, hs := newService(t, 1200, 5*time.Second, clock)
@@ -98,18 +150,24 @@ func TestContinuationGetsEveryTicketOnce(t *testing.T) {
 	}
 	invocations := 1
 	for !res.Done {
-		rec.mu.Lock()
-		next := rec.msgs["sync"][len(rec.msgs["sync"])-1]
-		rec.mu.Unlock()
-		req, since, err := batch.ParseSyncRequest(next)
-		if err != nil || !req.Continue || req.RunID != "cont-run" {
-			t.Fatalf("continuation request %s: %v", next, err)
+		landAll(t, svc, rec)
+		req := rec.lastRequest(t)
+		if !req.Continue || req.RunID != "cont-run" || req.Turn == "" {
+			t.Fatalf("continuation request %+v", req)
 		}
-		if res, err = svc.Run(ctx, req, since); err != nil {
+		if res, err = svc.Run(ctx, req, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		if invocations++; invocations > 50 {
 			t.Fatal("no end after 50 invocations")
+		}
+		published := len(rec.batches(t))
+		again, err := svc.Run(ctx, req, time.Time{}) // the same continuation, redelivered
+		if err != nil || !again.Skipped || !strings.Contains(again.Message, "stale") && !strings.Contains(again.Message, "over") {
+			t.Fatalf("redelivered continuation = %+v, %v; want a no-op that says why", again, err)
+		}
+		if len(rec.batches(t)) != published {
+			t.Fatal("a redelivered continuation published batches")
 		}
 	}
 	seen := map[string]int{}
@@ -177,7 +235,7 @@ func TestOverlappingRunIsANoOp(t *testing.T) {
 	}
 }
 
-// TestFetchFailureIsRecorded makes HubSpot fail for good: the run ends with an error batch
+// TestFetchFailureIsRecorded makes HubSpot fail for good: the run ends with a failure report
 // for process to log, and the error says the run failed.
 func TestFetchFailureIsRecorded(t *testing.T) {
 	clock := &fakeClock{now: time.Now(), step: time.Millisecond}
@@ -187,36 +245,86 @@ func TestFetchFailureIsRecorded(t *testing.T) {
 	if err == nil || !errors.Is(err, ErrRunFailed) {
 		t.Fatalf("err = %v, want ErrRunFailed", err)
 	}
-	bs := rec.batches(t)
-	if len(bs) != 1 || bs[0].Error == "" || !bs[0].Last {
-		t.Fatalf("batches = %+v, want one error batch", bs)
+	if bs := rec.batches(t); len(bs) != 0 {
+		t.Fatalf("batches = %+v, want none", bs)
+	}
+	fs := rec.failures(t)
+	if len(fs) != 1 || fs[0].RunID != "doomed" || fs[0].Reason == "" || fs[0].Abandoned {
+		t.Fatalf("failures = %+v, want one failure report for the run", fs)
 	}
 }
 
-// TestWindow checks which window a new run reads.
-func TestWindow(t *testing.T) {
-	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	svc := &Service{Retention: 10 * 24 * time.Hour, Lookback: 15 * time.Minute}
-	hw := now.Add(-time.Hour)
-	since := now.Add(-3 * time.Hour)
-	tests := []struct {
-		name  string
-		mode  batch.Mode
+// TestRequestsRefusedWithTheirReason sends requests runlife.PlanWindow refuses: each fails
+// with ErrBadRequest naming the reason, and no run begins.
+func TestRequestsRefusedWithTheirReason(t *testing.T) {
+	clock := &fakeClock{now: time.Now(), step: time.Millisecond}
+	svc, rec, _ := newService(t, 10, time.Minute, clock)
+	for _, tt := range []struct {
+		req   batch.SyncRequest
 		since time.Time
-		cur   state.Cursor
-		found bool
-		want  time.Time
+		want  string
 	}{
-		{"full ignores the cursor", batch.Full, time.Time{}, state.Cursor{HighWater: hw}, true, now.Add(-10 * 24 * time.Hour)},
-		{"incremental from cursor minus look-back", batch.Incremental, time.Time{}, state.Cursor{HighWater: hw}, true, hw.Add(-15 * time.Minute)},
-		{"first incremental reads the retention window", batch.Incremental, time.Time{}, state.Cursor{}, false, now.Add(-10 * 24 * time.Hour)},
-		{"since wins", batch.Incremental, since, state.Cursor{HighWater: hw}, true, since},
-	}
-	for _, tt := range tests {
-		from, to := svc.window(tt.mode, tt.since, tt.cur, tt.found, now)
-		if !from.Equal(tt.want) || !to.Equal(now) {
-			t.Errorf("%s: window %s..%s, want from %s", tt.name, from, to, tt.want)
+		{batch.SyncRequest{Mode: batch.Full, RunID: "full-since"}, time.Now().Add(-time.Hour), "incremental runs only"},
+		{batch.SyncRequest{Mode: batch.Incremental, RunID: "incr-del", AllowDeletions: true}, time.Time{}, "full runs only"},
+		{batch.SyncRequest{Mode: batch.Incremental, RunID: "incr-late"}, time.Now().Add(-time.Hour), "retention window"},
+	} {
+		_, err := svc.Run(context.Background(), tt.req, tt.since)
+		if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want ErrBadRequest saying %q", tt.req.RunID, err, tt.want)
 		}
+		if _, ok, _ := svc.Store.Run(context.Background(), tt.req.RunID); ok {
+			t.Errorf("%s: a refused request began a run", tt.req.RunID)
+		}
+	}
+	if len(rec.batches(t)) != 0 {
+		t.Error("a refused request published")
+	}
+}
+
+// TestSlowPageIsCutAtTheBudget makes one page answer long after the budget (HubSpot slow,
+// the client retrying): the invocation stops at the budget, not when the page ends, checkpoints
+// at the last full page and the continuation still gets every ticket once.
+func TestSlowPageIsCutAtTheBudget(t *testing.T) {
+	svc, rec, hs := newService(t, 800, time.Second, &fakeClock{})
+	svc.Now, svc.Store.Now, svc.TurnGrace = nil, time.Now, 2*time.Second
+	hs.Inject(hubspotfake.Fault{Kind: hubspotfake.FaultDelay, Path: "objects/tickets", Delay: 200 * time.Millisecond, Count: 5})
+	hs.Inject(hubspotfake.Fault{Kind: hubspotfake.FaultDelay, Path: "objects/tickets", Delay: 8 * time.Second})
+	ctx := context.Background()
+	start := time.Now()
+	res, err := svc.Run(ctx, batch.SyncRequest{Mode: batch.Full, RunID: "slow"}, time.Time{})
+	took := time.Since(start)
+	if err != nil || !res.Continued {
+		t.Fatalf("first invocation = %+v, %v; want a continuation", res, err)
+	}
+	t.Logf("first invocation: %s, %+v; faults left %d", took, res, hs.PendingFaults())
+	if took > 3*time.Second {
+		t.Errorf("the invocation took %s with a 1s budget: the slow page was not cut", took)
+	}
+	for i := 0; !res.Done; i++ {
+		if res, err = svc.Run(ctx, rec.lastRequest(t), time.Time{}); err != nil || i > 20 {
+			t.Fatalf("continuation %d = %+v, %v", i, res, err)
+		}
+	}
+	seen := map[string]int{}
+	for i, b := range rec.batches(t) {
+		if b.Seq != i {
+			t.Fatalf("batch %d has seq %d", i, b.Seq)
+		}
+		var p hubspot.Payload
+		if err := json.Unmarshal(b.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range p.Tickets {
+			seen[tk.ID]++
+		}
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("ticket %s published %d times", id, n)
+		}
+	}
+	if want := len(hs.IDs(false, func(hubspot.Ticket) bool { return true })); len(seen) < want*9/10 {
+		t.Errorf("%d tickets published of %d", len(seen), want)
 	}
 }
 
@@ -258,17 +366,44 @@ func TestTakeoverReportsAbandonedRun(t *testing.T) {
 	if res, err := svc.Run(ctx, batch.SyncRequest{Mode: batch.Incremental, RunID: "next"}, time.Time{}); err != nil || res.Skipped {
 		t.Fatalf("next run = %+v, %v; want it to take the expired lease", res, err)
 	}
-	var marker *batch.Batch
-	for _, b := range rec.batches(t) {
-		if b.RunID == "stalled" && b.Error != "" {
-			marker = b
+	var marker *batch.Failure
+	for _, f := range rec.failures(t) {
+		if f.RunID == "stalled" {
+			marker = f
 		}
 	}
-	if marker == nil || marker.Seq != batch.AbandonedSeq || !marker.Last || !strings.Contains(marker.Error, "abandoned") {
-		t.Fatalf("no abandonment marker for the stalled run: %+v", marker)
+	if marker == nil || !marker.Abandoned || !strings.Contains(marker.Reason, "abandoned") {
+		t.Fatalf("no abandonment report for the stalled run: %+v", marker)
 	}
 	old, _, err := svc.Store.Run(ctx, "stalled")
 	if err != nil || old.State != state.StateFailed {
 		t.Fatalf("stalled run = %+v, %v; want failed", old, err)
+	}
+}
+
+// TestBusyTurnIsRetriedAndTakenOverWhenItsClaimLapses delivers a continuation while another
+// invocation holds its turn (claimed, as by a redelivery racing the first delivery): it is
+// busy (retry), and once that invocation's claim lapses (it crashed) the retry takes the turn.
+func TestBusyTurnIsRetriedAndTakenOverWhenItsClaimLapses(t *testing.T) {
+	clock := &fakeClock{now: time.Now(), step: time.Second}
+	svc, rec, _ := newService(t, 600, 3*time.Second, clock)
+	ctx := context.Background()
+	if res, err := svc.Run(ctx, batch.SyncRequest{Mode: batch.Full, RunID: "busy"}, time.Time{}); err != nil || !res.Continued {
+		t.Fatalf("first invocation = %+v, %v", res, err)
+	}
+	req := rec.lastRequest(t)
+	if _, d, err := svc.Store.ClaimTurn(ctx, "busy", req.Turn, "crashed-invocation", clock.Now().Add(time.Hour), time.Hour); err != nil || d.Verdict != runlife.TurnTake {
+		t.Fatalf("claim by the other invocation: %v, %v", d.Verdict, err)
+	}
+	published := len(rec.batches(t))
+	res, err := svc.Run(ctx, req, time.Time{})
+	if err != nil || !res.Busy || !res.Skipped || len(rec.batches(t)) != published {
+		t.Fatalf("delivery while the turn is claimed = %+v, %v; want busy, nothing published", res, err)
+	}
+	clock.mu.Lock()
+	clock.now = clock.now.Add(2 * time.Hour)
+	clock.mu.Unlock()
+	if res, err = svc.Run(ctx, req, time.Time{}); err != nil || res.Skipped || res.Batches == 0 {
+		t.Fatalf("retry after the claim lapsed = %+v, %v; want the turn taken over", res, err)
 	}
 }

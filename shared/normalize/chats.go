@@ -55,10 +55,12 @@ const (
 //     before the first human message, from the last such bot message; else from the first
 //     customer message — to the first human message after that start. Seconds and minutes
 //     are rounded to 2 decimals; a negative span is empty.
-//   - Ended is the latest event of any type (system messages included, as the design says
-//     "its last event"); a thread without events (restricted_access) has empty Ended and
-//     Duration Minutes and no warning. Started is never guessed: an unusable created_at is an
-//     empty Started (and Weekend) and a warning.
+//   - Ended is the time of the thread's last message (a message, rich_message or file event
+//     visible to the customer, by anyone, an author that is not a chat user included); system
+//     messages (an archive after inactivity, a rating given later, a transfer) and internal
+//     notes do not stretch a chat. A thread without messages ends when it started (Duration
+//     Minutes 0). Started is never guessed: an unusable created_at is an empty Started (and
+//     Weekend) and a warning; Ended is then the last message's time, if any, with no Duration.
 //   - A date before 2000 or after 2100 is out of range: empty and a warning.
 //   - Rating comes from thread properties.rating only (the source of truth; the rating system
 //     messages are an audit trail): score 1 good, 0 bad, none empty; another score is empty
@@ -388,7 +390,7 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		}
 		e := &evs[i]
 		t := n.times[i]
-		if t != chatNoTime && t > ended {
+		if chatIsMessage(e) && t != chatNoTime && t > ended {
 			ended = t
 		}
 		if e.Type == livechat.EventSystemMessage {
@@ -457,6 +459,9 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		st := time.UnixMicro(started).In(n.loc)
 		row[chatColStarted] = table.TimeCell(st)
 		row[chatColWeekend] = table.BoolCell(!n.isWorkday(st))
+		if ended == chatNoTime {
+			ended = started // no message: the chat ends when it started
+		}
 	}
 	if ended != chatNoTime {
 		row[chatColEnded] = table.TimeCell(time.UnixMicro(ended).In(n.loc))
@@ -464,7 +469,7 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 			if ended >= started {
 				row[chatColDuration] = table.NumberCell(chatRound2(float64(ended-started) / 60e6))
 			} else {
-				n.warn(key, "last event is before created_at", th.CreatedAt)
+				n.warn(key, "last message is before created_at", th.CreatedAt)
 			}
 		}
 	}

@@ -159,7 +159,8 @@ func TestChatsRules(t *testing.T) {
 		{"human", "TH1", "Rating", "good"},
 		{"human", "TH1", "Tags", "billing, refund"},
 		{"human", "TH1", "Started", "2026-11-19 10:00:00"},
-		{"human", "TH1", "Duration Minutes", "7.5"},
+		{"human", "TH1", "Ended", "2026-11-19 10:05:00"}, // the last message, not the rating or the archive after it
+		{"human", "TH1", "Duration Minutes", "5"},
 		{"bot", "TH2", "Handled By", "Bot"},
 		{"bot", "TH2", "Bot", "Wynn AI"},
 		{"bot", "TH2", "Transferred", "FALSE"},
@@ -196,7 +197,8 @@ func TestChatsRules(t *testing.T) {
 		{"utc_midnight", "TH13sun", "Weekend", "TRUE"},
 		{"utc_midnight", "TH14mon", "Weekend", "FALSE"},
 		{"missing_events", "TH15restricted", "Handled By", "Unanswered"},
-		{"missing_events", "TH15restricted", "Ended", ""},
+		{"missing_events", "TH15restricted", "Ended", "2025-01-10 08:00:00"}, // no message: Ended is Started
+		{"missing_events", "TH15restricted", "Duration Minutes", "0"},
 		{"missing_events", "TH16bad", "Started", ""},
 		{"missing_events", "TH16bad", "Rating", ""},
 		{"unknown_authors", "TH18", "Agent", "stranger@example.com"},

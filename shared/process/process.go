@@ -1,8 +1,10 @@
 // Package process lands raw batches: it normalizes a batch's records, upserts the rows into
 // the source's tab, records the batch in the run ledger, and when every batch of a run has
-// landed it finishes the run — trims rows past the retention window, removes rows a full run
-// no longer saw, appends the Sync_Log row, advances the cursor and announces the run.
-// Every step is idempotent, so a redelivered or replayed batch changes nothing.
+// landed (0..last, by sequence number) it finishes the run — trims rows past the retention
+// window, removes rows a full run no longer saw, appends the Sync_Log row, advances the cursor
+// and announces the run. It also records the failure reports fetch publishes. What becomes of
+// a message is decided by runlife; every step is idempotent, so a redelivered or replayed
+// message changes nothing.
 package process
 
 import (
@@ -17,6 +19,7 @@ import (
 
 	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/normalize"
+	"supportsync.dev/shared/runlife"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/state"
 	"supportsync.dev/shared/table"
@@ -60,10 +63,16 @@ type Service struct {
 	// Publisher and CompletedTopic announce finished runs (optional).
 	Publisher      Publisher
 	CompletedTopic string
-	Now            func() time.Time
-	Log            *slog.Logger
+	// MaxBatchBytes bounds what one message may decompress to (default
+	// batch.MaxDecodedBytes); a larger one is poison.
+	MaxBatchBytes int64
+	Now           func() time.Time
+	Log           *slog.Logger
 
-	mu sync.Mutex // serializes batches: Sheets upserts are read-modify-write
+	// writeTurn serializes messages (Sheets upserts are read-modify-write): a one-slot
+	// semaphore whose wait honours the context, taken before a message is decoded.
+	writeTurn     chan struct{}
+	writeTurnOnce sync.Once
 }
 
 // Outcome says what Handle did with a batch.
@@ -72,6 +81,8 @@ type Outcome struct {
 	Seq       int
 	Duplicate bool // the batch had landed before; nothing was written
 	Stale     bool // a later run has completed since this batch's run started; nothing was written
+	Conflict  bool // the batch does not fit its run's sequence (a forked fetch); nothing was written
+	Failure   bool // the message was a failure report
 	Counts    state.Counts
 	// Finished is set when this batch completed its run.
 	Finished *state.Run
@@ -91,50 +102,90 @@ func (s *Service) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Handle lands one encoded batch. An error wrapping ErrPoison means the batch is bad; any
-// other error is worth a retry.
-func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
-	b, err := batch.Decode(data)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("%w: %w", ErrPoison, err)
+// ErrWriteTurn wraps the context's error when a message gave up waiting for its turn to
+// write: it is retried later rather than burning its deadline in the queue.
+var ErrWriteTurn = errors.New("process: waiting for the turn to write")
+
+// takeWriteTurn waits until no other message is being written, or ctx ends.
+func (s *Service) takeWriteTurn(ctx context.Context) error {
+	s.writeTurnOnce.Do(func() { s.writeTurn = make(chan struct{}, 1) })
+	select {
+	case s.writeTurn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrWriteTurn, context.Cause(ctx))
 	}
+}
+
+func (s *Service) releaseWriteTurn() { <-s.writeTurn }
+
+// Handle lands one raw-batches message: data as published, attrs its attributes (the kind
+// tells a batch from a failure report). It takes the turn to write before it decodes, so
+// queued deliveries hold only their encoded bytes; a delivery whose context ends while it
+// waits returns an error wrapping ErrWriteTurn (retry). An error wrapping ErrPoison means the
+// message is bad; any other error is worth a retry.
+func (s *Service) Handle(ctx context.Context, data []byte, attrs map[string]string) (Outcome, error) {
+	out := Outcome{RunID: attrs[batch.AttrRunID]}
+	kind := batch.Kind(attrs)
+	if kind != batch.KindBatch && kind != batch.KindFailure {
+		return out, fmt.Errorf("%w: unknown message kind %q", ErrPoison, kind)
+	}
+	if err := s.takeWriteTurn(ctx); err != nil {
+		return out, err
+	}
+	defer s.releaseWriteTurn()
+	max := s.MaxBatchBytes
+	if max <= 0 {
+		max = batch.MaxDecodedBytes
+	}
+	if kind == batch.KindFailure {
+		f, err := batch.DecodeFailure(data)
+		if err != nil {
+			return out, fmt.Errorf("%w: %w", ErrPoison, err)
+		}
+		return s.recordFailure(ctx, Outcome{RunID: f.RunID, Failure: true}, f)
+	}
+	b, err := batch.DecodeMax(data, max)
+	if err != nil {
+		return out, fmt.Errorf("%w: %w", ErrPoison, err)
+	}
+	return s.handleBatch(ctx, b)
+}
+
+// handleBatch lands a decoded batch as runlife.DecideBatch says.
+func (s *Service) handleBatch(ctx context.Context, b *batch.Batch) (Outcome, error) {
 	out := Outcome{RunID: b.RunID, Seq: b.Seq}
 	norm, ok := s.Sources[b.Source]
 	if !ok {
 		return out, fmt.Errorf("%w: no normalizer for source %q", ErrPoison, b.Source)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-
-	landed, err := s.Store.BatchLanded(ctx, b.RunID, b.Seq)
+	run, exists, err := s.Store.Run(ctx, b.RunID)
 	if err != nil {
 		return out, err
 	}
-	if landed {
-		out.Duplicate = true
-		s.log().Info("batch already landed", "event", "batch_duplicate", "run_id", b.RunID, "seq", b.Seq)
-		run, ok, err := s.Store.Run(ctx, b.RunID)
-		if err != nil || !ok {
-			return out, err
-		}
-		// A crash after the last batch landed but before the run finished: finish it now.
-		return s.maybeFinish(ctx, out, run, norm.Schema, b)
-	}
-	if b.Error != "" {
-		return s.failRun(ctx, out, b)
-	}
-	// A batch of a run that started before the source's cursor was last advanced is
-	// superseded: that later run read everything this batch holds (it started from a cursor no
-	// newer than this run's), so writing it now would only put older values back — as when a
-	// long dead-lettered batch is replayed.
 	cur, found, err := s.Store.Cursor(ctx, string(b.Source))
 	if err != nil {
 		return out, err
 	}
-	if found && cur.RunID != b.RunID && cur.HighWater.After(b.RunStarted) {
+	d := runlife.DecideBatch(run, exists, cur, found, runlife.BatchRef{RunID: b.RunID, Seq: b.Seq, Last: b.Last, RunStarted: b.RunStarted})
+	switch d.Verdict {
+	case runlife.BatchDuplicate:
+		out.Duplicate = true
+		s.log().Info("batch already landed", "event", "batch_duplicate", "run_id", b.RunID, "seq", b.Seq)
+		// A crash after the last batch landed but before the run finished: finish it now.
+		return s.maybeFinish(ctx, out, run, norm.Schema, b)
+	case runlife.BatchStale:
+		// A later run read everything this batch holds (it started from a cursor no newer than
+		// this run's), so writing it now would only put older values back — as when a long
+		// dead-lettered batch is replayed.
 		out.Stale = true
 		s.log().Warn("batch superseded by a later run: not written", "event", "batch_stale", "run_id", b.RunID,
-			"seq", b.Seq, "run_started", b.RunStarted, "cursor_run", cur.RunID, "cursor", cur.HighWater)
+			"seq", b.Seq, "reason", d.Reason)
+		return out, nil
+	case runlife.BatchConflict:
+		out.Conflict = true
+		s.log().Error("batch does not fit its run: not written", "event", "batch_conflict", "run_id", b.RunID,
+			"seq", b.Seq, "last", b.Last, "reason", d.Reason)
 		return out, nil
 	}
 
@@ -168,7 +219,7 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 		APIRequests: b.APIRequests, SheetsRequests: int((r1 - r0) + (w1 - w0)),
 	}
 	rec := state.BatchRecord{Seq: b.Seq, Last: b.Last, HighWater: b.HighWater, Counts: out.Counts,
-		Source: string(b.Source), Mode: string(b.Mode)}
+		Source: b.Source, Mode: b.Mode}
 	if b.Mode == batch.Full {
 		rec.Keys = make([]string, 0, len(res.Rows)+len(res.Excluded))
 		for _, row := range res.Rows {
@@ -182,7 +233,7 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 	out.Duplicate = !recorded
 	s.log().Info("batch landed", "event", "batch_landed", "run_id", b.RunID, "source", b.Source, "seq", b.Seq,
 		"last", b.Last, "records", b.Records, "inserted", up.Inserted, "updated", up.Updated, "deleted", up.Deleted,
-		"excluded", len(res.Excluded), "rejected", len(res.Rejected), "landed", run.Landed, "expected", run.Expected)
+		"excluded", len(res.Excluded), "rejected", len(res.Rejected), "progress", run.Progress.Describe())
 	return s.maybeFinish(ctx, out, run, norm.Schema, b)
 }
 
@@ -199,15 +250,16 @@ func (s *Service) tabs() []table.Schema {
 	return append(out, table.SyncLog)
 }
 
-// maybeFinish finishes the run once every batch has landed and it is not finished yet.
+// maybeFinish finishes the run once every batch 0..last has landed and it is not finished
+// yet (runlife.ShouldFinish).
 func (s *Service) maybeFinish(ctx context.Context, out Outcome, run state.Run, schema table.Schema, b *batch.Batch) (Outcome, error) {
-	if !s.Store.Landed(run) || run.State == state.StateCompleted || run.State == state.StateFailed {
+	if !runlife.ShouldFinish(run) {
 		return out, nil
 	}
 	r0, w0 := s.Sink.Requests()
 	final := run.Counts
 	keep := s.retentionKeep(schema)
-	if batch.Mode(run.Mode) == batch.Full {
+	if run.Mode == batch.Full {
 		seen, err := s.Store.SeenKeys(ctx, run.ID)
 		if err != nil {
 			return out, err
@@ -262,25 +314,33 @@ func (s *Service) retentionKeep(schema table.Schema) func(table.Row) bool {
 	}
 }
 
-// failRun records a fetch failure: Sync_Log row, run failed, cursor untouched.
-func (s *Service) failRun(ctx context.Context, out Outcome, b *batch.Batch) (Outcome, error) {
-	run, ok, err := s.Store.Run(ctx, b.RunID)
+// recordFailure records a failure report as runlife.DecideFailure says: the Sync_Log row
+// (once), the run failed, the cursor untouched; a report of a completed run changes nothing.
+func (s *Service) recordFailure(ctx context.Context, out Outcome, f *batch.Failure) (Outcome, error) {
+	run, ok, err := s.Store.Run(ctx, f.RunID)
 	if err != nil {
 		return out, err
 	}
+	verdict := runlife.DecideFailure(run, ok)
+	if verdict == runlife.FailureIgnore {
+		s.log().Warn("failure report of a completed run ignored", "event", "failure_ignored", "run_id", f.RunID, "reason", f.Reason)
+		return out, nil
+	}
 	if !ok {
-		run = state.Run{ID: b.RunID, Source: string(b.Source), Mode: string(b.Mode), Started: b.RunStarted}
+		run = state.Run{ID: f.RunID, Source: f.Source, Mode: f.Mode, Started: f.RunStarted}
 	}
 	if err := s.Sink.Ensure(ctx, s.tabs()...); err != nil {
 		return out, err
 	}
-	if err := s.appendLog(ctx, run, "failed", run.Counts, s.now(), b.Error); err != nil {
+	if err := s.appendLog(ctx, run, "failed", run.Counts, s.now(), f.Reason); err != nil {
 		return out, err
 	}
-	if err := s.Store.FailRun(ctx, b.RunID, b.Error); err != nil && !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrFinished) {
-		return out, err
+	if verdict == runlife.FailureRecord {
+		if err := s.Store.FailRun(ctx, f.RunID, f.Reason); err != nil && !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrFinished) {
+			return out, err
+		}
 	}
-	s.log().Error("run failed", "event", "run_failed", "run_id", b.RunID, "source", b.Source, "error", b.Error)
+	s.log().Error("run failed", "event", "run_failed", "run_id", f.RunID, "source", f.Source, "abandoned", f.Abandoned, "error", f.Reason)
 	return out, nil
 }
 
@@ -301,7 +361,7 @@ func (s *Service) appendLog(ctx context.Context, run state.Run, status string, c
 	num := func(n int) table.Cell { return table.NumberCell(float64(n)) }
 	seconds := finished.Sub(run.Started).Seconds()
 	row := table.Row{
-		table.TextCell(run.ID), table.TextCell(run.Source), table.TextCell(run.Mode),
+		table.TextCell(run.ID), table.TextCell(string(run.Source)), table.TextCell(string(run.Mode)),
 		table.TimeCell(run.Started.In(loc)), table.TimeCell(finished.In(loc)), table.TextCell(status),
 		num(c.Fetched), num(c.Inserted), num(c.Updated), num(c.Deleted), num(c.Excluded), num(c.Rejected),
 		num(c.APIRequests), num(c.SheetsRequests), table.NumberCell(float64(int(seconds*10+0.5)) / 10),
@@ -320,7 +380,7 @@ func (s *Service) announce(ctx context.Context, run state.Run) {
 		"run_id": run.ID, "source": run.Source, "mode": run.Mode, "state": run.State,
 		"high_water": run.HighWater, "finished": run.Finished,
 	})
-	if _, err := s.Publisher.Publish(ctx, s.CompletedTopic, data, map[string]string{"source": run.Source}); err != nil {
+	if _, err := s.Publisher.Publish(ctx, s.CompletedTopic, data, map[string]string{"source": string(run.Source)}); err != nil {
 		s.log().Warn("announce run", "event", "announce_failed", "run_id", run.ID, "error", err.Error())
 	}
 }

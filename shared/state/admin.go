@@ -14,6 +14,7 @@ import (
 	"cloud.google.com/go/firestore"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"supportsync.dev/shared/batch"
 )
 
 // isNotFound reports whether err is Firestore's answer for a missing document.
@@ -112,7 +113,7 @@ func (s *Store) ForceReleaseLease(ctx context.Context, source, runID, reason str
 // returns the cursor as it was; found is false when the source had none (nothing to reset).
 func (s *Store) ResetCursor(ctx context.Context, source string) (before Cursor, found bool, err error) {
 	err = s.transact(ctx, "ResetCursor", func(ctx context.Context, tx *firestore.Transaction) error {
-		before, found = Cursor{Source: source}, false
+		before, found = Cursor{Source: batch.Source(source)}, false
 		ref := s.cursorRef(source)
 		snap, err := tx.Get(ref)
 		if err != nil && !isNotFound(err) {

@@ -21,7 +21,7 @@ func TestForceReleaseLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	stuck := begin(t, s, "run-2", "tickets")
-	if _, err := s.BeginRun(ctx, state.Run{ID: "run-3", Source: "tickets", Mode: "incremental"}, ttl); !errors.Is(err, state.ErrBusy) {
+	if _, _, err := s.BeginRun(ctx, state.Run{ID: "run-3", Source: "tickets", Mode: "incremental"}, ttl); !errors.Is(err, state.ErrBusy) {
 		t.Fatalf("BeginRun while held: %v, want ErrBusy", err)
 	}
 	// The wrong run id is refused, nothing changes.

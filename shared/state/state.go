@@ -1,11 +1,13 @@
 // Package state keeps the sync's bookkeeping in Firestore: a ledger of runs, each source's
-// cursor (the high-water mark that has fully landed in Sheets) and the lease that lets only
-// one run per source go at a time.
+// cursor (the high-water mark that has fully landed in Sheets), the lease that lets only one
+// run per source go at a time, and the fetch turn that lets only one invocation fetch a run.
+// The types and every decision about them live in runlife; state only stores them, each
+// change in one transaction that applies a runlife decision to what it read.
 //
 // Documents (field names are snake_case so people and the status endpoint can read them):
 //
 //	cursors/{source}              Cursor: high_water, run_id, updated, lease_run_id, lease_expires
-//	runs/{runId}                  Run: source, mode, state, expected, landed, counts, checkpoint, …
+//	runs/{runId}                  Run: source, mode, state, expected, landed, contiguous, ahead, turn, checkpoint, …
 //	runs/{runId}/batches/{seq}    BatchRecord: one per landed batch (seq zero-padded to 6 digits)
 //
 // Every change that touches more than one document happens in one transaction, so a crash
@@ -23,6 +25,9 @@ import (
 	"cloud.google.com/go/firestore"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"supportsync.dev/shared/batch"
+	"supportsync.dev/shared/runlife"
 )
 
 // Collection names.
@@ -32,12 +37,12 @@ const (
 	BatchesCollection = "batches"
 )
 
-// Run states.
+// Run states (runlife's, named here for the callers that read the ledger).
 const (
-	StateFetching  = "fetching"
-	StateLanding   = "landing"
-	StateCompleted = "completed"
-	StateFailed    = "failed"
+	StateFetching  = runlife.Fetching
+	StateLanding   = runlife.Landing
+	StateCompleted = runlife.Completed
+	StateFailed    = runlife.Failed
 )
 
 // MaxBatchKeyBytes bounds a batch record's key list (the sum of the keys' lengths plus one
@@ -62,6 +67,9 @@ var (
 	ErrLeaseLost = errors.New("state: run lost its lease")
 	// ErrNotLanded: CompleteRun of a run whose batches have not all landed.
 	ErrNotLanded = errors.New("state: not every batch of the run has landed")
+	// ErrTurnLost: the invocation no longer holds the run's fetch turn (its claim lapsed and
+	// another invocation took it, or the run ended), so it must stop publishing.
+	ErrTurnLost = errors.New("state: the invocation no longer holds the run's fetch turn")
 )
 
 // BusyError says which run holds a source's lease and until when.
@@ -92,89 +100,12 @@ func New(client *firestore.Client) *Store {
 	return &Store{Now: time.Now, client: client}
 }
 
-// Counts are a run's (or a batch's) tallies, as Sync_Log shows them.
-type Counts struct {
-	Fetched        int `firestore:"fetched" json:"fetched"`
-	Inserted       int `firestore:"inserted" json:"inserted"`
-	Updated        int `firestore:"updated" json:"updated"`
-	Deleted        int `firestore:"deleted" json:"deleted"`
-	Excluded       int `firestore:"excluded" json:"excluded"`
-	Rejected       int `firestore:"rejected" json:"rejected"`
-	Warnings       int `firestore:"warnings" json:"warnings"`
-	APIRequests    int `firestore:"api_requests" json:"api_requests"`
-	SheetsRequests int `firestore:"sheets_requests" json:"sheets_requests"`
-}
-
-// Add adds o to c, field by field.
-func (c *Counts) Add(o Counts) {
-	c.Fetched += o.Fetched
-	c.Inserted += o.Inserted
-	c.Updated += o.Updated
-	c.Deleted += o.Deleted
-	c.Excluded += o.Excluded
-	c.Rejected += o.Rejected
-	c.Warnings += o.Warnings
-	c.APIRequests += o.APIRequests
-	c.SheetsRequests += o.SheetsRequests
-}
-
-// Cursor is the document cursors/{source}: how far the source has fully landed, and who
-// holds its lease.
-type Cursor struct {
-	// Source is the source's name (also the document id).
-	Source string `firestore:"source"`
-	// HighWater is the high-water mark of the last completed run; it only moves forward.
-	HighWater time.Time `firestore:"high_water,omitempty"`
-	// RunID is the run whose completion set HighWater.
-	RunID string `firestore:"run_id,omitempty"`
-	// Updated is when HighWater was last set.
-	Updated time.Time `firestore:"updated,omitempty"`
-	// LeaseRunID is the run that holds the source's lease; empty when free.
-	LeaseRunID string `firestore:"lease_run_id,omitempty"`
-	// LeaseExpires is when the lease lapses unless extended.
-	LeaseExpires time.Time `firestore:"lease_expires,omitempty"`
-}
-
-// Run is the document runs/{id}: one sync run of one source.
-type Run struct {
-	// ID is the run id (also the document id).
-	ID string `firestore:"id"`
-	// Source and Mode are as in the sync request.
-	Source string `firestore:"source"`
-	Mode   string `firestore:"mode"`
-	// State is fetching, landing, completed or failed.
-	State string `firestore:"state"`
-	// Started is when the run began; Finished when it completed or failed.
-	Started  time.Time `firestore:"started"`
-	Finished time.Time `firestore:"finished,omitempty"`
-	// Expected is the number of batches, -1 until the last batch has landed.
-	Expected int `firestore:"expected"`
-	// Landed is the number of distinct batches recorded as landed.
-	Landed int `firestore:"landed"`
-	// HighWater is the run's high-water mark, from its last batch.
-	HighWater time.Time `firestore:"high_water,omitempty"`
-	// Counts are the sums over the landed batches, replaced by the final counts on
-	// completion.
-	Counts Counts `firestore:"counts"`
-	// LeaseExpires mirrors the lease expiry on the cursor while the run holds it.
-	LeaseExpires time.Time `firestore:"lease_expires,omitempty"`
-	// Error is why the run failed; Message the summary of a completed run.
-	Error   string `firestore:"error,omitempty"`
-	Message string `firestore:"message,omitempty"`
-	// Checkpoint is the fetch's resume point, opaque JSON owned by the fetcher.
-	Checkpoint []byte `firestore:"checkpoint,omitempty"`
-	// NextSeq is the sequence number of the next batch the fetch will publish.
-	NextSeq int `firestore:"next_seq"`
-	// CheckpointAPIRequests is the API request count the fetch reported at its last
-	// checkpoint, kept as given for diagnosis. It is not added to Counts: batches carry their
-	// API requests into Counts when they land.
-	CheckpointAPIRequests int `firestore:"checkpoint_api_requests"`
-	// Updated is when the document last changed.
-	Updated time.Time `firestore:"updated"`
-}
-
-// finished reports whether the run is completed or failed.
-func (r Run) finished() bool { return r.State == StateCompleted || r.State == StateFailed }
+// Counts, Cursor and Run are runlife's: cursors/{source} holds a Cursor, runs/{id} a Run.
+type (
+	Counts = runlife.Counts
+	Cursor = runlife.Cursor
+	Run    = runlife.Run
+)
 
 // BatchRecord is the document runs/{id}/batches/{seq}: one batch that landed in Sheets.
 type BatchRecord struct {
@@ -191,8 +122,8 @@ type BatchRecord struct {
 	Keys []string `firestore:"keys"`
 	// Source and Mode are the run's, as the batch says; used only when the run document
 	// does not exist (a replayed batch of an unknown run).
-	Source string `firestore:"source,omitempty"`
-	Mode   string `firestore:"mode,omitempty"`
+	Source batch.Source `firestore:"source,omitempty"`
+	Mode   batch.Mode   `firestore:"mode,omitempty"`
 	// LandedAt is set by LandBatch.
 	LandedAt time.Time `firestore:"landed_at"`
 }
@@ -246,14 +177,14 @@ func getAll(tx *firestore.Transaction, refs ...*firestore.DocumentRef) ([]*fires
 }
 
 func decodeCursor(snap *firestore.DocumentSnapshot, source string) (Cursor, error) {
-	c := Cursor{Source: source}
+	c := Cursor{Source: batch.Source(source)}
 	if !snap.Exists() {
 		return c, nil
 	}
 	if err := snap.DataTo(&c); err != nil {
 		return c, fmt.Errorf("decoding %s: %w", snap.Ref.Path, err)
 	}
-	c.Source = source
+	c.Source = batch.Source(source)
 	return c, nil
 }
 
@@ -270,7 +201,7 @@ func decodeRun(snap *firestore.DocumentSnapshot) (Run, error) {
 func (s *Store) Cursor(ctx context.Context, source string) (Cursor, bool, error) {
 	snap, err := s.cursorRef(source).Get(ctx)
 	if status.Code(err) == codes.NotFound {
-		return Cursor{Source: source}, false, nil
+		return Cursor{Source: batch.Source(source)}, false, nil
 	}
 	if err != nil {
 		return Cursor{}, false, fmt.Errorf("state.Cursor: %w", err)
@@ -282,52 +213,44 @@ func (s *Store) Cursor(ctx context.Context, source string) (Cursor, bool, error)
 	return c, true, nil
 }
 
-// BeginRun takes the source's lease for r.ID and creates runs/{r.ID} in state fetching, with
-// Expected -1 and Started r.Started or now, in one transaction. The lease fields live on
-// cursors/{source} (lease_run_id, lease_expires).
+// BeginRun begins a new run r: in one transaction it takes the source's lease for r.ID and
+// creates runs/{r.ID} in state fetching with its first turn claimed by r.TurnHolder until
+// r.TurnClaimedUntil, Expected -1 and Started r.Started or now. The lease fields live on
+// cursors/{source} (lease_run_id, lease_expires); runlife.DecideLease decides: a lease held
+// by another run that has not expired gives a *BusyError (errors.Is ErrBusy); an expired one
+// is taken over and that run is marked failed ("lease expired").
 //
-// If r.ID already holds the lease, or its run is still unfinished and the lease is free, the
-// call is a continuation: it extends the lease and returns the stored run otherwise
-// unchanged (State, Checkpoint, NextSeq, Counts as stored). A lease held by another run that
-// has not expired gives a *BusyError (errors.Is ErrBusy); an expired one is taken over and
-// that run is marked failed ("lease expired"). A run id that already completed or failed
-// (a redelivered request) is returned as stored, without taking the lease: check State.
-func (s *Store) BeginRun(ctx context.Context, r Run, leaseTTL time.Duration) (Run, error) {
+// If runs/{r.ID} exists already (a redelivered request) nothing changes and created is
+// false: the caller then claims the run's turn like any continuation.
+func (s *Store) BeginRun(ctx context.Context, r Run, leaseTTL time.Duration) (out Run, created bool, err error) {
 	if r.ID == "" || r.Source == "" {
-		return Run{}, errors.New("state.BeginRun: run needs an ID and a Source")
+		return Run{}, false, errors.New("state.BeginRun: run needs an ID and a Source")
 	}
 	if leaseTTL <= 0 {
-		return Run{}, errors.New("state.BeginRun: lease TTL must be positive")
+		return Run{}, false, errors.New("state.BeginRun: lease TTL must be positive")
 	}
-	var out Run
-	err := s.transact(ctx, "BeginRun", func(ctx context.Context, tx *firestore.Transaction) error {
+	err = s.transact(ctx, "BeginRun", func(ctx context.Context, tx *firestore.Transaction) error {
 		now := s.now()
 		expires := now.Add(leaseTTL)
-		cref, rref := s.cursorRef(r.Source), s.runRef(r.ID)
+		cref, rref := s.cursorRef(string(r.Source)), s.runRef(r.ID)
 		snaps, err := getAll(tx, cref, rref)
 		if err != nil {
 			return err
 		}
-		cur, err := decodeCursor(snaps[0], r.Source)
+		cur, err := decodeCursor(snaps[0], string(r.Source))
 		if err != nil {
 			return err
 		}
-		var stored Run
-		exists := snaps[1].Exists()
-		if exists {
-			if stored, err = decodeRun(snaps[1]); err != nil {
-				return err
-			}
-			if stored.finished() {
-				out = stored
-				return nil
-			}
+		if snaps[1].Exists() {
+			out, created = Run{}, false
+			out, err = decodeRun(snaps[1])
+			return err
 		}
 		var prev *Run // an expired holder to mark failed
-		if cur.LeaseRunID != "" && cur.LeaseRunID != r.ID {
-			if now.Before(cur.LeaseExpires) {
-				return &BusyError{Source: r.Source, Holder: cur.LeaseRunID, Expires: cur.LeaseExpires}
-			}
+		switch runlife.DecideLease(cur, r.ID, now) {
+		case runlife.LeaseBusy:
+			return &BusyError{Source: string(r.Source), Holder: cur.LeaseRunID, Expires: cur.LeaseExpires}
+		case runlife.LeaseAbandoned:
 			psnap, err := tx.Get(s.runRef(cur.LeaseRunID))
 			if err != nil && status.Code(err) != codes.NotFound {
 				return err
@@ -337,15 +260,15 @@ func (s *Store) BeginRun(ctx context.Context, r Run, leaseTTL time.Duration) (Ru
 				if err != nil {
 					return err
 				}
-				if !p.finished() {
+				if !p.State.Finished() {
 					prev = &p
 				}
 			}
 		}
-
 		if prev != nil {
 			prev.State, prev.Error, prev.Finished = StateFailed, "lease expired", now
 			prev.LeaseExpires, prev.Updated = time.Time{}, now
+			prev.TurnHolder, prev.TurnClaimedUntil = "", time.Time{}
 			if err := tx.Set(s.runRef(prev.ID), *prev); err != nil {
 				return err
 			}
@@ -354,52 +277,114 @@ func (s *Store) BeginRun(ctx context.Context, r Run, leaseTTL time.Duration) (Ru
 		if err := tx.Set(cref, cur); err != nil {
 			return err
 		}
-		if exists {
-			stored.LeaseExpires, stored.Updated = expires, now
-			out = stored
-			return tx.Set(rref, stored)
-		}
 		n := r
-		n.State, n.Expected, n.Landed = StateFetching, -1, 0
+		n.State = StateFetching
+		n.Progress = runlife.Progress{Expected: -1}
+		n.TurnNumber, n.TurnToken = 1, ""
+		n.TurnClaimedUntil = norm(r.TurnClaimedUntil)
 		n.Started = norm(r.Started)
 		if n.Started.IsZero() {
 			n.Started = now
 		}
+		n.WindowFrom, n.WindowTo = norm(r.WindowFrom), norm(r.WindowTo)
 		n.Finished, n.HighWater = time.Time{}, norm(r.HighWater)
 		n.LeaseExpires, n.Updated = expires, now
 		n.Error, n.Message = "", ""
-		out = n
+		out, created = n, true
 		return tx.Create(rref, n)
 	})
-	return out, err
+	return out, created, err
 }
 
-// Checkpoint saves the fetch's resume point and next batch sequence number, records
-// apiRequests as CheckpointAPIRequests (not added to Counts, which the landed batches fill)
-// and extends the lease. It fails with ErrLeaseLost when the run no longer holds the lease
-// or has finished, and with ErrNotFound for an unknown run.
-func (s *Store) Checkpoint(ctx context.Context, runID string, checkpoint []byte, nextSeq int, apiRequests int, leaseTTL time.Duration) error {
-	if leaseTTL <= 0 {
-		return errors.New("state.Checkpoint: lease TTL must be positive")
+// ClaimTurn lets the invocation holder claim the run's current fetch turn with the token its
+// request carries, until claimUntil; runlife.DecideTurn decides. Only with verdict TurnTake
+// does anything change: the claim is stored, the run takes its source's lease again if it had
+// lapsed with nobody else taking it, and the lease is extended. Any other verdict is a no-op
+// the decision's Reason explains. An unknown run gives verdict TurnStale.
+func (s *Store) ClaimTurn(ctx context.Context, runID, token, holder string, claimUntil time.Time, leaseTTL time.Duration) (run Run, d runlife.TurnDecision, err error) {
+	if holder == "" || leaseTTL <= 0 {
+		return Run{}, d, errors.New("state.ClaimTurn: needs a holder and a positive lease TTL")
 	}
-	return s.transact(ctx, "Checkpoint", func(ctx context.Context, tx *firestore.Transaction) error {
+	err = s.transact(ctx, "ClaimTurn", func(ctx context.Context, tx *firestore.Transaction) error {
+		now := s.now()
+		r, cref, cur, err := s.runAndCursor(tx, runID)
+		if errors.Is(err, ErrNotFound) {
+			run, d = Run{}, runlife.DecideTurn(Run{}, false, token, now)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		run, d = r, runlife.DecideTurn(r, true, token, now)
+		if d.Verdict != runlife.TurnTake {
+			return nil
+		}
+		if runlife.DecideLease(cur, runID, now) == runlife.LeaseBusy {
+			d = runlife.TurnDecision{Verdict: runlife.TurnOver, Reason: fmt.Sprintf("run %s lost the %s lease to run %s", runID, r.Source, cur.LeaseRunID)}
+			return nil
+		}
+		expires := now.Add(leaseTTL)
+		r.TurnHolder, r.TurnClaimedUntil = holder, norm(claimUntil)
+		r.LeaseExpires, r.Updated = expires, now
+		cur.LeaseRunID, cur.LeaseExpires = runID, expires
+		if err := tx.Set(cref, cur); err != nil {
+			return err
+		}
+		run = r
+		return tx.Set(s.runRef(runID), r)
+	})
+	return run, d, err
+}
+
+// HandOn ends the turn token that holder holds and makes next the run's current turn
+// (unclaimed, for the continuation request the caller then publishes), saving the fetch's
+// resume point, next batch sequence number and API request count and extending the lease, in
+// one transaction. It fails with ErrTurnLost when holder no longer holds the turn.
+func (s *Store) HandOn(ctx context.Context, runID, token, holder string, checkpoint []byte, nextSeq, apiRequests int, next string, leaseTTL time.Duration) error {
+	if leaseTTL <= 0 || next == "" || next == token {
+		return errors.New("state.HandOn: needs a positive lease TTL and a new turn token")
+	}
+	return s.transact(ctx, "HandOn", func(ctx context.Context, tx *firestore.Transaction) error {
 		now := s.now()
 		r, cref, cur, err := s.runAndCursor(tx, runID)
 		if err != nil {
 			return err
 		}
-		if r.finished() || cur.LeaseRunID != runID {
-			return fmt.Errorf("%w: run %s is %s and the lease of %s is held by %q", ErrLeaseLost, runID, r.State, r.Source, cur.LeaseRunID)
+		if !runlife.HoldsTurn(r, token, holder) || cur.LeaseRunID != runID {
+			return fmt.Errorf("%w: run %s is %s at turn %d, lease held by %q", ErrTurnLost, runID, r.State, r.TurnNumber, cur.LeaseRunID)
 		}
 		expires := now.Add(leaseTTL)
-		r.Checkpoint, r.NextSeq = checkpoint, nextSeq
-		r.CheckpointAPIRequests = apiRequests
+		r.Checkpoint, r.NextSeq, r.CheckpointAPIRequests = checkpoint, nextSeq, apiRequests
+		r.TurnNumber, r.TurnToken, r.TurnHolder, r.TurnClaimedUntil = r.TurnNumber+1, next, "", time.Time{}
 		r.LeaseExpires, r.Updated = expires, now
 		cur.LeaseExpires = expires
 		if err := tx.Set(s.runRef(runID), r); err != nil {
 			return err
 		}
 		return tx.Set(cref, cur)
+	})
+}
+
+// FetchDone records that holder, holding turn token, published the run's last batch as
+// batch nextSeq-1: the run moves from fetching to landing and needs no more turns. A run that
+// already finished (its batches landed and process completed it first) is left as it is. It
+// fails with ErrTurnLost when holder no longer holds the turn.
+func (s *Store) FetchDone(ctx context.Context, runID, token, holder string, nextSeq, apiRequests int) error {
+	return s.transact(ctx, "FetchDone", func(ctx context.Context, tx *firestore.Transaction) error {
+		now := s.now()
+		r, _, _, err := s.runAndCursor(tx, runID)
+		if err != nil {
+			return err
+		}
+		if r.State.Finished() {
+			return nil
+		}
+		if !runlife.HoldsTurn(r, token, holder) {
+			return fmt.Errorf("%w: run %s is %s at turn %d", ErrTurnLost, runID, r.State, r.TurnNumber)
+		}
+		r.State, r.Checkpoint, r.NextSeq, r.CheckpointAPIRequests = StateLanding, nil, nextSeq, apiRequests
+		r.TurnHolder, r.TurnClaimedUntil, r.Updated = "", time.Time{}, now
+		return tx.Set(s.runRef(runID), r)
 	})
 }
 
@@ -416,20 +401,20 @@ func (s *Store) runAndCursor(tx *firestore.Transaction, runID string) (Run, *fir
 	if err != nil {
 		return Run{}, nil, Cursor{}, err
 	}
-	cref := s.cursorRef(r.Source)
+	cref := s.cursorRef(string(r.Source))
 	csnaps, err := getAll(tx, cref)
 	if err != nil {
 		return Run{}, nil, Cursor{}, err
 	}
-	cur, err := decodeCursor(csnaps[0], r.Source)
+	cur, err := decodeCursor(csnaps[0], string(r.Source))
 	return r, cref, cur, err
 }
 
 // LandBatch records that batch b of the run landed in Sheets, in one transaction: it
-// creates runs/{runID}/batches/{seq} and updates the run (Landed+1, Counts.Add(b.Counts),
-// Expected = Seq+1 and HighWater when b.Last, state landing, lease extended while the run
-// holds it). recorded is false when the batch had already landed (a redelivery): then
-// nothing changes. It returns the run after the update.
+// creates runs/{runID}/batches/{seq} and updates the run (its Progress with b.Seq, Counts
+// plus b.Counts, HighWater when b.Last, lease extended while the run holds it; the state
+// stays). recorded is false when the batch had already landed (a redelivery): then nothing
+// changes. It returns the run after the update.
 //
 // If the run document does not exist (a replayed batch of an unknown run) it is created in
 // state landing from b.Source and b.Mode, without taking the lease. A batch of a run that
@@ -457,19 +442,19 @@ func (s *Store) LandBatch(ctx context.Context, runID string, b BatchRecord, leas
 			if b.Source == "" {
 				return fmt.Errorf("%w: %s (and batch %d names no source to create it from)", ErrNotFound, runID, b.Seq)
 			}
-			r = Run{ID: runID, Source: b.Source, Mode: b.Mode, State: StateLanding, Started: now, Expected: -1,
-				Message: "created by a batch of a run not in the ledger"}
+			r = Run{ID: runID, Source: b.Source, Mode: b.Mode, State: StateLanding, Started: now,
+				Progress: runlife.Progress{Expected: -1}, Message: "created by a batch of a run not in the ledger"}
 		}
-		if snaps[1].Exists() {
+		if snaps[1].Exists() || r.Progress.Has(b.Seq) {
 			run, recorded = r, false
 			return nil
 		}
-		cref := s.cursorRef(r.Source)
+		cref := s.cursorRef(string(r.Source))
 		csnaps, err := getAll(tx, cref)
 		if err != nil {
 			return err
 		}
-		cur, err := decodeCursor(csnaps[0], r.Source)
+		cur, err := decodeCursor(csnaps[0], string(r.Source))
 		if err != nil {
 			return err
 		}
@@ -482,16 +467,13 @@ func (s *Store) LandBatch(ctx context.Context, runID string, b BatchRecord, leas
 		if err := tx.Create(bref, rec); err != nil {
 			return err
 		}
-		r.Landed++
+		r.Progress = r.Progress.Add(b.Seq, b.Last)
 		r.Counts.Add(b.Counts)
 		if b.Last {
-			r.Expected, r.HighWater = b.Seq+1, rec.HighWater
-		}
-		if !r.finished() {
-			r.State = StateLanding
+			r.HighWater = rec.HighWater
 		}
 		r.Updated = now
-		if cur.LeaseRunID == runID && !r.finished() {
+		if cur.LeaseRunID == runID && !r.State.Finished() {
 			r.LeaseExpires = now.Add(leaseTTL)
 			cur.LeaseExpires = r.LeaseExpires
 			if err := tx.Set(cref, cur); err != nil {
@@ -515,9 +497,8 @@ func keyBytes(keys []string) int {
 	return n
 }
 
-// Landed reports whether every batch of run has landed: the last batch is in (Expected is
-// known) and as many batches as expected are recorded.
-func (s *Store) Landed(run Run) bool { return run.Expected >= 0 && run.Landed >= run.Expected }
+// Landed reports whether every batch of run has landed: batches 0..last, by sequence number.
+func (s *Store) Landed(run Run) bool { return run.Progress.Complete() }
 
 // SeenKeys returns the union of Keys over the run's landed batches.
 func (s *Store) SeenKeys(ctx context.Context, runID string) (map[string]struct{}, error) {
@@ -561,11 +542,12 @@ func (s *Store) CompleteRun(ctx context.Context, runID string, final Counts, mes
 			return nil
 		case r.State == StateFailed:
 			return fmt.Errorf("%w: run %s failed: %s", ErrFinished, runID, r.Error)
-		case !s.Landed(r):
-			return fmt.Errorf("%w: run %s has %d of %d batches", ErrNotLanded, runID, r.Landed, r.Expected)
+		case !r.Progress.Complete():
+			return fmt.Errorf("%w: run %s: %s", ErrNotLanded, runID, r.Progress.Describe())
 		}
 		r.State, r.Finished, r.Counts, r.Message = StateCompleted, now, final, message
 		r.LeaseExpires, r.Updated = time.Time{}, now
+		r.TurnHolder, r.TurnClaimedUntil = "", time.Time{}
 		curChanged := false
 		if !r.HighWater.Before(cur.HighWater) {
 			cur.HighWater, cur.RunID, cur.Updated = r.HighWater, runID, now
@@ -607,6 +589,7 @@ func (s *Store) FailRun(ctx context.Context, runID, errMsg string) error {
 		}
 		r.State, r.Error, r.Finished = StateFailed, errMsg, now
 		r.LeaseExpires, r.Updated = time.Time{}, now
+		r.TurnHolder, r.TurnClaimedUntil = "", time.Time{}
 		if cur.LeaseRunID == runID {
 			cur.LeaseRunID, cur.LeaseExpires = "", time.Time{}
 			if err := tx.Set(cref, cur); err != nil {

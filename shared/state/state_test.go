@@ -10,7 +10,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/emulator/emulatortest"
+	"supportsync.dev/shared/runlife"
 	"supportsync.dev/shared/state"
 )
 
@@ -42,9 +44,9 @@ func newStore(t *testing.T) (*state.Store, *clock) {
 
 func begin(t *testing.T, s *state.Store, id, source string) state.Run {
 	t.Helper()
-	r, err := s.BeginRun(context.Background(), state.Run{ID: id, Source: source, Mode: "full"}, ttl)
-	if err != nil {
-		t.Fatalf("BeginRun(%s): %v", id, err)
+	r, created, err := s.BeginRun(context.Background(), state.Run{ID: id, Source: batch.Source(source), Mode: "full", Turn: runlife.Turn{TurnHolder: "inv-1", TurnClaimedUntil: t0.Add(time.Minute)}}, ttl)
+	if err != nil || !created {
+		t.Fatalf("BeginRun(%s): created %v, %v", id, created, err)
 	}
 	return r
 }
@@ -90,7 +92,8 @@ func TestBeginRunLeaseIsExclusive(t *testing.T) {
 	ctx := context.Background()
 	got := begin(t, s, "run-a", "tickets")
 	want := state.Run{ID: "run-a", Source: "tickets", Mode: "full", State: state.StateFetching, Started: t0,
-		Expected: -1, LeaseExpires: t0.Add(ttl), Updated: t0}
+		Progress: runlife.Progress{Expected: -1}, LeaseExpires: t0.Add(ttl), Updated: t0,
+		Turn: runlife.Turn{TurnNumber: 1, TurnHolder: "inv-1", TurnClaimedUntil: t0.Add(time.Minute)}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("BeginRun (-want +got):\n%s", diff)
 	}
@@ -101,7 +104,7 @@ func TestBeginRunLeaseIsExclusive(t *testing.T) {
 		t.Errorf("cursor = %+v, want lease run-a until %v and no high water", c, t0.Add(ttl))
 	}
 
-	_, err := s.BeginRun(ctx, state.Run{ID: "run-b", Source: "tickets"}, ttl)
+	_, _, err := s.BeginRun(ctx, state.Run{ID: "run-b", Source: "tickets"}, ttl)
 	var busy *state.BusyError
 	if !errors.Is(err, state.ErrBusy) || !errors.As(err, &busy) {
 		t.Fatalf("second BeginRun: err = %v, want ErrBusy / *BusyError", err)
@@ -116,38 +119,63 @@ func TestBeginRunLeaseIsExclusive(t *testing.T) {
 	begin(t, s, "run-c", "chats")
 }
 
-func TestBeginRunContinuation(t *testing.T) {
+// TestTurns walks a run through its fetch turns: a redelivered request while the first turn
+// is worked on is busy, a hand-on makes the next token current, the old token is then stale,
+// a claim that lapsed (a crashed invocation) is taken over, and the done fetch needs no turn.
+func TestTurns(t *testing.T) {
 	s, clk := newStore(t)
 	ctx := context.Background()
 	begin(t, s, "run-a", "tickets")
-	clk.Advance(time.Minute)
-	if err := s.Checkpoint(ctx, "run-a", []byte(`{"after":"123"}`), 3, 7, ttl); err != nil {
+	claim := func(token, holder string) (state.Run, runlife.TurnDecision) {
+		t.Helper()
+		r, d, err := s.ClaimTurn(ctx, "run-a", token, holder, clk.Now().Add(time.Minute), ttl)
+		if err != nil {
+			t.Fatalf("ClaimTurn(%q, %s): %v", token, holder, err)
+		}
+		return r, d
+	}
+	if _, d := claim("", "inv-2"); d.Verdict != runlife.TurnBusy || d.Reason == "" {
+		t.Errorf("redelivered first request while it runs: %+v, want busy with a reason", d)
+	}
+	clk.Advance(30 * time.Second)
+	if err := s.HandOn(ctx, "run-a", "", "inv-2", []byte(`{"after":"1"}`), 3, 7, "tok-2", ttl); !errors.Is(err, state.ErrTurnLost) {
+		t.Errorf("HandOn by a non-holder: err = %v, want ErrTurnLost", err)
+	}
+	if err := s.HandOn(ctx, "run-a", "", "inv-1", []byte(`{"after":"123"}`), 3, 7, "tok-2", ttl); err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(time.Minute)
-	got, err := s.BeginRun(ctx, state.Run{ID: "run-a", Source: "tickets", Mode: "full"}, ttl)
-	if err != nil {
-		t.Fatalf("continuation BeginRun: %v", err)
+	r := getRun(t, s, "run-a")
+	if r.TurnNumber != 2 || r.TurnToken != "tok-2" || r.TurnHolder != "" || r.NextSeq != 3 || string(r.Checkpoint) != `{"after":"123"}` ||
+		r.CheckpointAPIRequests != 7 || !r.LeaseExpires.Equal(clk.Now().Add(ttl)) {
+		t.Errorf("after hand-on: %+v", r)
 	}
-	want := state.Run{ID: "run-a", Source: "tickets", Mode: "full", State: state.StateFetching, Started: t0,
-		Expected: -1, CheckpointAPIRequests: 7, Checkpoint: []byte(`{"after":"123"}`), NextSeq: 3,
-		LeaseExpires: t0.Add(2*time.Minute + ttl), Updated: t0.Add(2 * time.Minute)}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("continuation (-want +got):\n%s", diff)
+	if _, d := claim("", "inv-3"); d.Verdict != runlife.TurnStale {
+		t.Errorf("the first request redelivered after the hand-on: %v, want stale", d.Verdict)
 	}
-	if c := cursor(t, s, "tickets"); c.LeaseRunID != "run-a" || !c.LeaseExpires.Equal(want.LeaseExpires) {
-		t.Errorf("cursor lease = %s until %v, want run-a until %v", c.LeaseRunID, c.LeaseExpires, want.LeaseExpires)
+	if r, d := claim("tok-2", "inv-3"); d.Verdict != runlife.TurnTake || r.TurnHolder != "inv-3" {
+		t.Errorf("continuation: %v holder %q, want take by inv-3", d.Verdict, r.TurnHolder)
 	}
-	// A later checkpoint replaces the reported API requests; Counts stay the batches' sums.
-	if err := s.Checkpoint(ctx, "run-a", nil, 4, 12, ttl); err != nil {
+	if _, d := claim("tok-2", "inv-4"); d.Verdict != runlife.TurnBusy {
+		t.Errorf("redelivered continuation while claimed: %v, want busy", d.Verdict)
+	}
+	clk.Advance(2 * time.Minute) // inv-3 crashed: its claim lapses
+	if r, d := claim("tok-2", "inv-4"); d.Verdict != runlife.TurnTake || r.TurnHolder != "inv-4" {
+		t.Errorf("redelivery after the claim lapsed: %v holder %q, want take by inv-4", d.Verdict, r.TurnHolder)
+	}
+	if err := s.FetchDone(ctx, "run-a", "tok-2", "inv-3", 5, 9); !errors.Is(err, state.ErrTurnLost) {
+		t.Errorf("FetchDone by the crashed holder: err = %v, want ErrTurnLost", err)
+	}
+	if err := s.FetchDone(ctx, "run-a", "tok-2", "inv-4", 5, 9); err != nil {
 		t.Fatal(err)
 	}
-	if r := getRun(t, s, "run-a"); r.CheckpointAPIRequests != 12 || r.Counts.APIRequests != 0 || r.NextSeq != 4 || r.Checkpoint != nil {
-		t.Errorf("after second checkpoint: reported %d, counted %d, next %d, checkpoint %q; want 12, 0, 4, nil",
-			r.CheckpointAPIRequests, r.Counts.APIRequests, r.NextSeq, r.Checkpoint)
+	if r := getRun(t, s, "run-a"); r.State != state.StateLanding || r.NextSeq != 5 || r.Checkpoint != nil {
+		t.Errorf("after FetchDone: state %s next %d checkpoint %q", r.State, r.NextSeq, r.Checkpoint)
 	}
-	if err := s.Checkpoint(ctx, "no-such-run", nil, 0, 0, ttl); !errors.Is(err, state.ErrNotFound) {
-		t.Errorf("Checkpoint of an unknown run: err = %v, want ErrNotFound", err)
+	if _, d := claim("tok-2", "inv-5"); d.Verdict != runlife.TurnOver {
+		t.Errorf("a continuation after the fetch is done: %v, want over", d.Verdict)
+	}
+	if _, d, err := s.ClaimTurn(ctx, "no-such-run", "tok", "inv", clk.Now(), ttl); err != nil || d.Verdict != runlife.TurnStale {
+		t.Errorf("ClaimTurn of an unknown run: %v, %v; want stale", d.Verdict, err)
 	}
 }
 
@@ -156,7 +184,7 @@ func TestBeginRunTakesOverExpiredLease(t *testing.T) {
 	ctx := context.Background()
 	begin(t, s, "run-a", "tickets")
 	clk.Advance(ttl - time.Second)
-	if _, err := s.BeginRun(ctx, state.Run{ID: "run-b", Source: "tickets"}, ttl); !errors.Is(err, state.ErrBusy) {
+	if _, _, err := s.BeginRun(ctx, state.Run{ID: "run-b", Source: "tickets"}, ttl); !errors.Is(err, state.ErrBusy) {
 		t.Fatalf("before expiry: err = %v, want ErrBusy", err)
 	}
 	clk.Advance(2 * time.Second)
@@ -172,12 +200,15 @@ func TestBeginRunTakesOverExpiredLease(t *testing.T) {
 		t.Errorf("lease holder = %q, want run-b", c.LeaseRunID)
 	}
 	// The old run must stop.
-	if err := s.Checkpoint(ctx, "run-a", nil, 1, 0, ttl); !errors.Is(err, state.ErrLeaseLost) {
-		t.Errorf("Checkpoint of the old run: err = %v, want ErrLeaseLost", err)
+	if err := s.HandOn(ctx, "run-a", "", "inv-1", nil, 1, 0, "tok", ttl); !errors.Is(err, state.ErrTurnLost) {
+		t.Errorf("HandOn of the old run: err = %v, want ErrTurnLost", err)
+	}
+	if _, d, err := s.ClaimTurn(ctx, "run-a", "", "inv-9", clk.Now().Add(time.Minute), ttl); err != nil || d.Verdict != runlife.TurnOver {
+		t.Errorf("ClaimTurn of the old run: %v, %v; want over", d.Verdict, err)
 	}
 	// A redelivered request of the failed run gets the stored run back and no lease.
-	again, err := s.BeginRun(ctx, state.Run{ID: "run-a", Source: "tickets"}, ttl)
-	if err != nil || again.State != state.StateFailed {
+	again, created, err := s.BeginRun(ctx, state.Run{ID: "run-a", Source: "tickets"}, ttl)
+	if err != nil || created || again.State != state.StateFailed {
 		t.Errorf("BeginRun of the failed run = state %q, err %v; want the stored failed run", again.State, err)
 	}
 	if c := cursor(t, s, "tickets"); c.LeaseRunID != "run-b" {
@@ -191,7 +222,7 @@ func TestLandBatchRedeliveryCountsOnce(t *testing.T) {
 	b := state.BatchRecord{Seq: 0, Counts: state.Counts{Fetched: 10, Inserted: 8, Updated: 2, SheetsRequests: 3}, Keys: []string{"1", "2"}}
 	clk.Advance(time.Minute)
 	r, recorded := land(t, s, "run-a", b)
-	if !recorded || r.Landed != 1 || r.State != state.StateLanding || r.Counts != b.Counts || !r.LeaseExpires.Equal(t0.Add(time.Minute+ttl)) {
+	if !recorded || r.Landed != 1 || r.State != state.StateFetching || r.Counts != b.Counts || !r.LeaseExpires.Equal(t0.Add(time.Minute+ttl)) {
 		t.Fatalf("first landing: recorded %v, run %+v", recorded, r)
 	}
 	if c := cursor(t, s, "tickets"); !c.LeaseExpires.Equal(r.LeaseExpires) {
@@ -278,8 +309,9 @@ func TestLandedOnlyWhenEveryBatchIsIn(t *testing.T) {
 		want                   bool
 	}{
 		{state.BatchRecord{Seq: 0}, 1, -1, false},
-		{state.BatchRecord{Seq: 2, Last: true, HighWater: hw}, 2, 3, false}, // the last arrives early
-		{state.BatchRecord{Seq: 1}, 3, 3, true},
+		{state.BatchRecord{Seq: 3, Last: true, HighWater: hw}, 2, 4, false}, // the last arrives early
+		{state.BatchRecord{Seq: 2}, 3, 4, false},                            // 1 is still missing
+		{state.BatchRecord{Seq: 1}, 4, 4, true},
 	}
 	for _, st := range steps {
 		if _, _, err := s.CompleteRun(ctx, "run-a", state.Counts{}, ""); !errors.Is(err, state.ErrNotLanded) {
@@ -298,18 +330,6 @@ func TestLandedOnlyWhenEveryBatchIsIn(t *testing.T) {
 	}
 	if c := cursor(t, s, "tickets"); !c.HighWater.Equal(hw) {
 		t.Errorf("cursor high water %v, want %v", c.HighWater, hw)
-	}
-}
-
-func TestLandedZeroValues(t *testing.T) {
-	s := state.New(nil)
-	for _, tt := range []struct {
-		expected, landed int
-		want             bool
-	}{{-1, 0, false}, {-1, 5, false}, {0, 0, true}, {3, 2, false}, {3, 3, true}} {
-		if got := s.Landed(state.Run{Expected: tt.expected, Landed: tt.landed}); got != tt.want {
-			t.Errorf("Landed(expected %d, landed %d) = %v, want %v", tt.expected, tt.landed, got, tt.want)
-		}
 	}
 }
 
@@ -375,7 +395,7 @@ func TestCompleteRunIsIdempotent(t *testing.T) {
 		t.Errorf("state = %s after FailRun of a completed run", r.State)
 	}
 	// A redelivered sync request of the completed run: stored run back, no lease taken.
-	r, err := s.BeginRun(ctx, state.Run{ID: "run-1", Source: "tickets"}, ttl)
+	r, _, err := s.BeginRun(ctx, state.Run{ID: "run-1", Source: "tickets"}, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +509,7 @@ func TestRunsNewestFirst(t *testing.T) {
 	ctx := context.Background()
 	for i, id := range []string{"t-2", "t-1", "t-3"} { // created out of order
 		started := map[string]time.Time{"t-1": t0, "t-2": t0.Add(time.Hour), "t-3": t0.Add(2 * time.Hour)}[id]
-		if _, err := s.BeginRun(ctx, state.Run{ID: id, Source: "tickets", Started: started}, ttl); err != nil {
+		if _, _, err := s.BeginRun(ctx, state.Run{ID: id, Source: "tickets", Started: started}, ttl); err != nil {
 			t.Fatalf("BeginRun %d: %v", i, err)
 		}
 		if err := s.ReleaseLease(ctx, "tickets", id); err != nil {
@@ -532,7 +552,7 @@ func TestRunsNewestFirst(t *testing.T) {
 }
 
 func TestReleaseLease(t *testing.T) {
-	s, _ := newStore(t)
+	s, clk := newStore(t)
 	ctx := context.Background()
 	begin(t, s, "run-a", "tickets")
 	if err := s.ReleaseLease(ctx, "tickets", "run-other"); err != nil {
@@ -553,8 +573,14 @@ func TestReleaseLease(t *testing.T) {
 	if err := s.ReleaseLease(ctx, "never-seen", "run-a"); err != nil {
 		t.Errorf("ReleaseLease of a source without cursor: %v", err)
 	}
-	// A released but unfinished run can resume (continuation) while the lease is free.
-	if r := begin(t, s, "run-a", "tickets"); r.State != state.StateFetching {
-		t.Errorf("resumed run = %+v", r)
+	// A released but unfinished run can resume (its turn, claim lapsed) while the lease is free,
+	// and takes the lease again.
+	clk.Advance(2 * time.Minute) // the first invocation's claim lapsed
+	r, d, err := s.ClaimTurn(ctx, "run-a", "", "inv-2", t0.Add(3*time.Minute), ttl)
+	if err != nil || d.Verdict != runlife.TurnTake || r.State != state.StateFetching {
+		t.Errorf("resumed run = %v %+v, %v", d.Verdict, r, err)
+	}
+	if c := cursor(t, s, "tickets"); c.LeaseRunID != "run-a" {
+		t.Errorf("lease after resuming = %+v, want run-a", c)
 	}
 }

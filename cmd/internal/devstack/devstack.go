@@ -28,6 +28,7 @@ import (
 	"supportsync.dev/shared/config"
 	"supportsync.dev/shared/emulator"
 	"supportsync.dev/shared/fetch"
+	"supportsync.dev/shared/runlife"
 	"supportsync.dev/shared/state"
 )
 
@@ -49,6 +50,8 @@ type Options struct {
 	SandboxChats int
 	// SandboxLimits turns the sandbox's HubSpot and LiveChat rate limits on (the real ones).
 	SandboxLimits bool
+	// SandboxLatency delays every sandbox HubSpot and LiveChat answer (a slow API).
+	SandboxLatency time.Duration
 	// Seed makes the sandbox data reproducible.
 	Seed int64
 	// Retry tunes the raw-batches subscription: minimum backoff and delivery attempts before
@@ -406,22 +409,29 @@ type Summary struct {
 // Sync publishes a sync request for source and waits until its run has completed or failed,
 // printing progress. A run that makes no progress for stall fails the wait.
 func (s *Stack) Sync(ctx context.Context, source batch.Source, mode batch.Mode, stall time.Duration) (Summary, error) {
+	return s.SyncRequest(ctx, source, batch.SyncRequest{Mode: mode}, stall)
+}
+
+// SyncRequest is Sync with a whole request (allow_deletions, since); its run id is made here.
+func (s *Stack) SyncRequest(ctx context.Context, source batch.Source, req batch.SyncRequest, stall time.Duration) (Summary, error) {
 	topic := s.topic("TOPIC_SYNC_TICKETS", "sync-tickets")
 	if source == batch.Chats {
 		topic = s.topic("TOPIC_SYNC_CHATS", "sync-chats")
 	}
-	sum, err := RequestSync(ctx, s.pub, s.Store, topic, source, mode, stall, s.opts.Out)
+	sum, err := RequestSync(ctx, s.pub, s.Store, topic, source, req, stall, s.opts.Out)
 	sum.ProcessPeakRSS = s.PeakRSS("process")
 	return sum, err
 }
 
-// RequestSync publishes a sync request for source on topic with a new run id, then waits for
-// the run as WaitRun does. The stack and the CLI's sync command (against any deployment) use it.
+// RequestSync publishes req for source on topic with a new run id, then waits for the run as
+// WaitRun does. The stack and the CLI's sync command (against any deployment) use it.
 func RequestSync(ctx context.Context, pub *bus.Publisher, store *state.Store, topic string, source batch.Source,
-	mode batch.Mode, stall time.Duration, out io.Writer) (Summary, error) {
+	req batch.SyncRequest, stall time.Duration, out io.Writer) (Summary, error) {
 	start := time.Now()
 	runID := fetch.NewRunID(source, start)
-	data, _ := json.Marshal(batch.SyncRequest{Mode: mode, RunID: runID})
+	req.RunID = runID
+	mode := req.Mode
+	data, _ := json.Marshal(req)
 	if _, err := pub.Publish(ctx, topic, data, nil); err != nil {
 		return Summary{}, err
 	}
@@ -431,34 +441,35 @@ func RequestSync(ctx context.Context, pub *bus.Publisher, store *state.Store, to
 }
 
 // WaitRun polls the run ledger until the run completes or fails, printing a line whenever
-// more batches have landed. It fails when nothing moves for stall.
+// more batches have landed or the fetch took another turn. It fails when nothing moves for
+// stall.
 func WaitRun(ctx context.Context, store *state.Store, runID string, stall time.Duration, out io.Writer) (state.Run, error) {
 	lastChange := time.Now()
-	lastLanded, lastState := -1, ""
+	lastLanded, lastTurn, lastState := -1, 0, runlife.State("")
 	for {
 		run, ok, err := store.Run(ctx, runID)
 		if err != nil {
 			return run, err
 		}
-		if ok && (run.Landed != lastLanded || run.State != lastState) {
-			lastChange, lastLanded, lastState = time.Now(), run.Landed, run.State
+		if ok && (run.Landed != lastLanded || run.State != lastState || run.TurnNumber != lastTurn) {
+			lastChange, lastLanded, lastState, lastTurn = time.Now(), run.Landed, run.State, run.TurnNumber
 			exp := "?"
-			if run.Expected >= 0 {
+			if run.Expected > 0 {
 				exp = strconv.Itoa(run.Expected)
 			}
-			fmt.Fprintf(out, "  %-9s batches %d/%s  fetched %d  inserted %d  updated %d\n",
-				run.State, run.Landed, exp, run.Counts.Fetched, run.Counts.Inserted, run.Counts.Updated)
+			fmt.Fprintf(out, "  %-9s batches %d/%s  fetch turn %d  fetched %d  inserted %d  updated %d\n",
+				run.State, run.Landed, exp, run.TurnNumber, run.Counts.Fetched, run.Counts.Inserted, run.Counts.Updated)
 		}
 		switch {
-		case ok && run.State == "completed":
+		case ok && run.State == runlife.Completed:
 			return run, nil
-		case ok && run.State == "failed":
+		case ok && run.State == runlife.Failed:
 			return run, fmt.Errorf("run %s failed: %s", runID, run.Error)
 		case time.Since(lastChange) > stall:
 			if !ok {
 				return run, fmt.Errorf("run %s did not start within %s (another run may hold the lease; see `supportsync status`)", runID, stall)
 			}
-			return run, fmt.Errorf("run %s made no progress for %s (state %s, %d batches landed): a batch may be dead-lettered; see the process log and `supportsync replay`", runID, stall, run.State, run.Landed)
+			return run, fmt.Errorf("run %s made no progress for %s (state %s, %s): a batch may be dead-lettered; see the process log and `supportsync replay`", runID, stall, run.State, run.Progress.Describe())
 		}
 		select {
 		case <-ctx.Done():

@@ -49,6 +49,12 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 // startStack starts a stack on the shared emulators, isolated by project.
 func startStack(t *testing.T, tickets int, env map[string]string) *Stack {
 	t.Helper()
+	return startStackWith(t, Options{SandboxTickets: tickets}, env)
+}
+
+// startStackWith is startStack with sandbox options (size, latency) given.
+func startStackWith(t *testing.T, o Options, env map[string]string) *Stack {
+	t.Helper()
 	fsHost, psHost := emulatortest.Firestore(t), emulatortest.PubSub(t)
 	vars := map[string]string{
 		"GOOGLE_CLOUD_PROJECT":    emulatortest.ProjectID(t),
@@ -65,10 +71,9 @@ func startStack(t *testing.T, tickets int, env map[string]string) *Stack {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := Start(ctx, Options{
-		DataDir: t.TempDir(), Getenv: func(k string) string { return vars[k] }, Out: &syncWriter{t: t},
-		Executable: exe, SandboxTickets: tickets, Seed: 42, MinBackoff: 500 * time.Millisecond, MaxDeliveryAttempts: 5,
-	})
+	o.DataDir, o.Getenv, o.Out, o.Executable = t.TempDir(), func(k string) string { return vars[k] }, &syncWriter{t: t}, exe
+	o.Seed, o.MinBackoff, o.MaxDeliveryAttempts = 42, 500*time.Millisecond, 5
+	s, err := Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,23 @@ type Sandbox struct {
 	servers   []*http.Server
 }
 
+// slow delays every request to h by latency (until the client gives up), as a distant or
+// loaded API answers: a sandbox with latency makes runs take several fetch invocations.
+func slow(h http.Handler, latency time.Duration) http.Handler {
+	if latency <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := time.NewTimer(latency)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			h.ServeHTTP(w, r)
+		case <-r.Context().Done():
+		}
+	})
+}
+
 // serve starts an HTTP server for h on a free loopback port and returns its URL.
 func (sb *Sandbox) serve(h http.Handler) (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -72,7 +89,7 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 			hopts = append(hopts, hubspotfake.WithLimits(100, 5))
 		}
 		sb.HubSpot = hubspotfake.New(sb.Tickets, hopts...)
-		url, err := sb.serve(sb.HubSpot)
+		url, err := sb.serve(slow(sb.HubSpot, opts.SandboxLatency))
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +100,7 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 			env["HUBSPOT_RATE_PER_10S"] = "0"
 			env["HUBSPOT_SEARCH_RATE_PER_SECOND"] = "0"
 		}
-		fmt.Fprintf(opts.Out, "  sandbox HubSpot on %s: %s\n", url, sb.Tickets)
+		fmt.Fprintf(opts.Out, "  sandbox HubSpot on %s: %s%s\n", url, sb.Tickets, latencyNote(opts.SandboxLatency))
 	}
 	if env["LIVECHAT_API_BASE_URL"] == "" {
 		sb.Chats = livechatfake.Generate(opts.Seed, opts.SandboxChats, time.Now())
@@ -93,7 +110,7 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 		}
 		sb.LiveChat = livechatfake.New(sb.Chats, livechatfake.WithCredentials(SandboxLiveChatAccount, SandboxLiveChatPAT),
 			livechatfake.WithRatePerMinute(rate))
-		url, err := sb.serve(sb.LiveChat)
+		url, err := sb.serve(slow(sb.LiveChat, opts.SandboxLatency))
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +121,7 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 		if !opts.SandboxLimits {
 			env["LIVECHAT_RATE_PER_MINUTE"] = "0"
 		}
-		fmt.Fprintf(opts.Out, "  sandbox LiveChat on %s: %d threads, %d agents, %d bots\n", url, sb.Chats.Len(), len(sb.Chats.Agents), len(sb.Chats.Bots))
+		fmt.Fprintf(opts.Out, "  sandbox LiveChat on %s: %d threads, %d agents, %d bots%s\n", url, sb.Chats.Len(), len(sb.Chats.Agents), len(sb.Chats.Bots), latencyNote(opts.SandboxLatency))
 	}
 	// The sandbox team config names the sandbox's people; it is used only when both sources
 	// are sandboxes, so it never renames or excludes anyone in a real (or another) account,
@@ -137,4 +154,11 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 		fmt.Fprintf(opts.Out, "  local sheet on %s, saved to %s\n", url, sb.SheetPath)
 	}
 	return sb, nil
+}
+
+func latencyNote(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s per request)", d)
 }
