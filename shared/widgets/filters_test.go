@@ -20,7 +20,7 @@ func TestParseFilters(t *testing.T) {
 		{"tickets-created", "from=2026-12-30", map[string]string{"from": "2026-12-30", "to": "2027-01-02"}, ""},
 		{"tickets-created", "from=2026-01-01&to=2026-01-01&pipeline=Support&agent=Alice", map[string]string{"from": "2026-01-01", "to": "2026-01-01", "pipeline": "Support", "agent": "Alice"}, ""},
 		{"tickets-created", "agent=&pipeline=", map[string]string{"from": "2026-12-04", "to": "2027-01-02"}, ""},
-		{"tickets-created", "from=2025-11-29&to=2027-01-02", nil, ""},               // 400 days exactly
+		{"tickets-created", "from=2025-11-29&to=2027-01-02", nil, ""},                // 400 days exactly
 		{"ticket-backlog", "from=2026-01-01&to=2026-01-02", map[string]string{}, ""}, // range ignored
 		{"load-heatmap", "source=chats", map[string]string{"from": "2026-12-04", "to": "2027-01-02", "source": "chats"}, ""},
 		{"agent-leaderboard", "source=tickets&pipeline=Support", nil, ""},
