@@ -266,7 +266,7 @@ variable "log_level" {
 }
 
 variable "widgetapi_public" {
-  description = "Whether the widget API (added with the widget issues) is public (allUsers invoker, embeddable) or behind IAM. Unused until widgetapi exists."
+  description = "Whether the widget API is public (all ingress, allUsers invoker: embeddable in HubSpot and browsers; access is checked by embed tokens and the admin key) or internal and behind IAM."
   type        = bool
   default     = true
 }
@@ -286,4 +286,48 @@ variable "dist_dir" {
   description = "Folder (relative to terraform/) where `supportsync package` wrote functions/<name>/."
   type        = string
   default     = "../dist"
+}
+
+variable "widgetapi_admin_key" {
+  description = "widgetapi admin key (at least 32 characters; e.g. openssl rand -hex 32): Authorization: Bearer <key> reads every widget and the status and mints embed tokens. Stored in Secret Manager as widgetapi-admin-key."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length(var.widgetapi_admin_key) >= 32
+    error_message = "widgetapi_admin_key must be at least 32 characters."
+  }
+}
+
+variable "widgetapi_signing_keys" {
+  description = "Embed-token signing keys, id:secret[,id:secret...] with secrets of at least 32 characters; the first signs new tokens and all verify (rotate by putting a new key first). Stored in Secret Manager as widgetapi-signing-keys."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = length([for k in split(",", var.widgetapi_signing_keys) : k if !can(regex("^[A-Za-z0-9_-]{1,32}:.{32,}$", trimspace(k)))]) == 0
+    error_message = "widgetapi_signing_keys must be id:secret[,id:secret...] with secrets of at least 32 characters."
+  }
+}
+
+variable "widgetapi_allowed_origins" {
+  description = "Browser origins allowed to call widgetapi from scripts (CORS), e.g. [\"https://app.hubspot.com\"]; iframes need none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length([for o in var.widgetapi_allowed_origins : o if !can(regex("^https?://[^/]+$", o))]) == 0
+    error_message = "widgetapi_allowed_origins must be origins like https://app.hubspot.com (no path)."
+  }
+}
+
+variable "widgetapi_stale_minutes" {
+  description = "The status reports a source stale when its last completed sync is older than this many minutes."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.widgetapi_stale_minutes >= 5 && var.widgetapi_stale_minutes <= 10080
+    error_message = "widgetapi_stale_minutes must be between 5 and 10080."
+  }
 }
