@@ -7,6 +7,7 @@
 //	supportsync status
 //	supportsync replay [--limit N]
 //	supportsync package [--out DIR] [function ...]
+//	supportsync token --widget ID [--from D --to D --pipeline P --agent A --source S] [--ttl 24h]
 //
 // Every command reads the same environment variables as the functions (see README).
 package main
@@ -33,6 +34,7 @@ commands:
   status     show cursors and recent runs per source
   replay     move dead-lettered batches back to the raw-batches topic
   package    build each function's upload folder (vendored, content-hashed) for Terraform
+  token      mint a signed embed token for a widget and print its URL
 
 Run 'supportsync <command> -h' for the command's flags.
 `
@@ -64,6 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"status":   cmdStatus,
 		"replay":   cmdReplay,
 		"package":  cmdPackage,
+		"token":    cmdToken,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

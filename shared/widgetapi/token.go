@@ -133,13 +133,17 @@ func NewClaims(widget string, filters map[string]string, ttl time.Duration, now 
 			f[k] = v
 		}
 	}
-	// Validate the locked values as a request would give them (today is irrelevant to the
-	// format checks; any date works).
+	// Validate the locked values as a request would give them. A locked from with a free to
+	// is checked against itself: the range then ends on the viewer's today, which moves.
 	q := map[string][]string{}
 	for k, v := range f {
 		q[k] = []string{v}
 	}
-	if _, err := widgets.ParseFilters(w, q, now.UTC().Format(time.DateOnly)); err != nil {
+	today := now.UTC().Format(time.DateOnly)
+	if from, ok := f[widgets.FilterFrom]; ok && f[widgets.FilterTo] == "" {
+		today = from
+	}
+	if _, err := widgets.ParseFilters(w, q, today); err != nil {
 		return Claims{}, err
 	}
 	if len(f) == 0 {

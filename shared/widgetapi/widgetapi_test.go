@@ -68,6 +68,15 @@ func publishRows(t *testing.T, store *widgetstore.Store, n, m int, seed uint64, 
 	return p
 }
 
+// newServerFor is a server over ds with the test keys and no run ledger.
+func newServerFor(tb testing.TB, ds widgetapi.DatasetSource) *widgetapi.Server {
+	signer, err := widgetapi.NewSigner([]config.SigningKey{keyNew, keyOld})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return widgetapi.New(widgetapi.Options{Datasets: ds, Signer: signer, AdminKey: adminKey, Log: quiet})
+}
+
 func setup(t *testing.T, ds widgetapi.DatasetSource) *env {
 	t.Helper()
 	fs := emulatortest.FirestoreClient(t)

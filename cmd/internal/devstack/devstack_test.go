@@ -68,6 +68,7 @@ func startStack(t *testing.T, tickets int, env map[string]string) *Stack {
 	s, err := Start(ctx, Options{
 		DataDir: t.TempDir(), Getenv: func(k string) string { return vars[k] }, Out: &syncWriter{t: t},
 		Executable: exe, SandboxTickets: tickets, Seed: 42, MinBackoff: 500 * time.Millisecond, MaxDeliveryAttempts: 5,
+		WidgetsAddr: "127.0.0.1:0",
 	})
 	if err != nil {
 		t.Fatal(err)
