@@ -179,7 +179,9 @@ func ticketsCreated(ds *Dataset, q *query) any {
 
 func ticketFirstResponse(ds *Dataset, q *query) any {
 	t := &ds.Tickets
-	var xs []float64
+	buf := getBuf()
+	defer putBuf(buf)
+	xs := *buf
 	unanswered := 0
 	for i := range t.Created {
 		if !q.ticket(ds, i) {
@@ -193,6 +195,7 @@ func ticketFirstResponse(ds *Dataset, q *query) any {
 		}
 	}
 	s := newStats(xs)
+	*buf = xs
 	return struct {
 		Count      int      `json:"count"`
 		Median     *float64 `json:"median"`
@@ -203,12 +206,15 @@ func ticketFirstResponse(ds *Dataset, q *query) any {
 
 func ticketTimeToClose(ds *Dataset, q *query) any {
 	t := &ds.Tickets
-	var xs []float64
+	buf := getBuf()
+	defer putBuf(buf)
+	xs := *buf
 	for i, d := range ds.tClosedDay {
 		if q.inRange(d) && !math.IsNaN(t.TimeToClose[i]) && q.ticket(ds, i) {
 			xs = append(xs, t.TimeToClose[i])
 		}
 	}
+	*buf = xs
 	return newStats(xs)
 }
 
@@ -291,7 +297,10 @@ func chatRows(ds *Dataset, q *query, f func(i int)) {
 
 func chatFirstResponse(ds *Dataset, q *query) any {
 	c := &ds.Chats
-	var fr, fhr []float64
+	b1, b2 := getBuf(), getBuf()
+	defer putBuf(b1)
+	defer putBuf(b2)
+	fr, fhr := *b1, *b2
 	chatRows(ds, q, func(i int) {
 		if !math.IsNaN(c.FirstResponse[i]) {
 			fr = append(fr, c.FirstResponse[i])
@@ -300,6 +309,7 @@ func chatFirstResponse(ds *Dataset, q *query) any {
 			fhr = append(fhr, c.FirstHumanResponse[i])
 		}
 	})
+	*b1, *b2 = fr, fhr
 	return struct {
 		FirstResponse      Stats `json:"first_response"`
 		FirstHumanResponse Stats `json:"first_human_response"`
@@ -308,12 +318,15 @@ func chatFirstResponse(ds *Dataset, q *query) any {
 
 func chatDuration(ds *Dataset, q *query) any {
 	c := &ds.Chats
-	var xs []float64
+	buf := getBuf()
+	defer putBuf(buf)
+	xs := *buf
 	chatRows(ds, q, func(i int) {
 		if !math.IsNaN(c.Dur[i]) {
 			xs = append(xs, c.Dur[i])
 		}
 	})
+	*buf = xs
 	return newStats(xs)
 }
 
@@ -413,7 +426,8 @@ type AgentRow struct {
 	CSAT                         *float64 `json:"csat"`
 	Good                         int      `json:"good"`
 	Bad                          int      `json:"bad"`
-	ticketFR, chatFHR            []float64
+	// Where the agent's durations sit in the shared scratch buffers.
+	frOff, frN, fhrOff, fhrN int
 }
 
 func agentLeaderboard(ds *Dataset, q *query) any {
@@ -432,50 +446,82 @@ func agentLeaderboard(ds *Dataset, q *query) any {
 		}
 		return r
 	}
-	t := &ds.Tickets
-	if q.tickets {
-		for i := range t.Created {
-			closed, replied := q.inRange(ds.tClosedDay[i]), q.inRange(ds.tReplyDay[i])
-			if !(closed || replied) || !q.ticket(ds, i) {
-				continue
-			}
-			r := get(t.Agent[i])
-			if r == nil {
-				continue
-			}
-			if closed {
-				r.TicketsClosed++
-			}
-			if replied && !math.IsNaN(t.FirstResponse[i]) {
-				r.ticketFR = append(r.ticketFR, t.FirstResponse[i])
+	t, c := &ds.Tickets, &ds.Chats
+	// scan calls durations for every (agent, duration) the medians take: ticket first
+	// responses (kind 0) and chat first human responses (kind 1). count is set on the first
+	// pass, which also tallies the counts.
+	scan := func(count bool, duration func(r *AgentRow, kind int, v float64)) {
+		if q.tickets {
+			for i := range t.Created {
+				closed, replied := q.inRange(ds.tClosedDay[i]), q.inRange(ds.tReplyDay[i])
+				if !(closed || replied) || !q.ticket(ds, i) {
+					continue
+				}
+				r := get(t.Agent[i])
+				if r == nil {
+					continue
+				}
+				if closed && count {
+					r.TicketsClosed++
+				}
+				if replied && !math.IsNaN(t.FirstResponse[i]) {
+					duration(r, 0, t.FirstResponse[i])
+				}
 			}
 		}
+		if q.chat {
+			chatRows(ds, q, func(i int) {
+				r := get(c.Agent[i])
+				if r == nil {
+					return
+				}
+				if count {
+					r.Chats++
+					switch c.Rating[i] {
+					case ratingGood:
+						r.Good++
+					case ratingBad:
+						r.Bad++
+					}
+				}
+				if !math.IsNaN(c.FirstHumanResponse[i]) {
+					duration(r, 1, c.FirstHumanResponse[i])
+				}
+			})
+		}
 	}
-	c := &ds.Chats
-	if q.chat {
-		chatRows(ds, q, func(i int) {
-			r := get(c.Agent[i])
-			if r == nil {
-				return
-			}
-			r.Chats++
-			if !math.IsNaN(c.FirstHumanResponse[i]) {
-				r.chatFHR = append(r.chatFHR, c.FirstHumanResponse[i])
-			}
-			switch c.Rating[i] {
-			case ratingGood:
-				r.Good++
-			case ratingBad:
-				r.Bad++
-			}
-		})
+	scan(true, func(r *AgentRow, kind int, _ float64) {
+		if kind == 0 {
+			r.frN++
+		} else {
+			r.fhrN++
+		}
+	})
+	b1, b2 := getBuf(), getBuf()
+	defer putBuf(b1)
+	defer putBuf(b2)
+	nfr, nfhr := 0, 0
+	for _, r := range order {
+		r.frOff, r.fhrOff = nfr, nfhr
+		nfr, nfhr = nfr+r.frN, nfhr+r.fhrN
+		r.frN, r.fhrN = 0, 0
 	}
+	fr, fhr := grow(*b1, nfr), grow(*b2, nfhr)
+	scan(false, func(r *AgentRow, kind int, v float64) {
+		if kind == 0 {
+			fr[r.frOff+r.frN] = v
+			r.frN++
+		} else {
+			fhr[r.fhrOff+r.fhrN] = v
+			r.fhrN++
+		}
+	})
+	*b1, *b2 = fr, fhr
 	out := make([]AgentRow, 0, len(order))
 	for _, r := range order {
-		r.TicketFirstResponseMedian = Quantile(r.ticketFR, 0.5)
-		r.ChatFirstHumanResponseMedian = Quantile(r.chatFHR, 0.5)
+		r.TicketFirstResponseMedian = Quantile(fr[r.frOff:r.frOff+r.frN], 0.5)
+		r.ChatFirstHumanResponseMedian = Quantile(fhr[r.fhrOff:r.fhrOff+r.fhrN], 0.5)
 		r.CSAT = ratio(r.Good, r.Good+r.Bad)
-		r.ticketFR, r.chatFHR = nil, nil
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b AgentRow) int {
@@ -484,6 +530,14 @@ func agentLeaderboard(ds *Dataset, q *query) any {
 	return struct {
 		Agents []AgentRow `json:"agents"`
 	}{out}
+}
+
+// grow returns b resized to n, reallocated only when too small.
+func grow(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n)
+	}
+	return b[:n]
 }
 
 func loadHeatmap(ds *Dataset, q *query) any {
