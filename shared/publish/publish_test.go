@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,9 +20,11 @@ import (
 
 	"supportsync.dev/shared/emulator/emulatortest"
 	"supportsync.dev/shared/publish"
+	"supportsync.dev/shared/secrets"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/sheets/sheetsfake"
 	"supportsync.dev/shared/table"
+	"supportsync.dev/shared/widgetapi"
 	"supportsync.dev/shared/widgets"
 	"supportsync.dev/shared/widgets/widgetstest"
 	"supportsync.dev/shared/widgetstore"
@@ -190,6 +195,21 @@ func TestFailedPublishKeepsTheLastDataset(t *testing.T) {
 	}
 	if ds, _, err := e.store.Load(ctx); err != nil || total(t, ds, "") == 0 {
 		t.Fatalf("dataset not readable while Sheets is down: %v", err)
+	}
+	// widgetapi answers from the last dataset while Sheets is down.
+	e.srv.Fail(50, 503)
+	api := widgetapi.New(widgetapi.Options{Datasets: e.store, AdminKey: secrets.Secret(strings.Repeat("k", 32)), Log: quiet})
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/widgets/chat-volume?from=2025-12-01&to=2026-11-29", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.Repeat("k", 32))
+	api.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), before.Version) {
+		t.Fatalf("widgetapi while Sheets is down: %d %s", rec.Code, rec.Body.String())
+	}
+	for range 51 { // Sheets comes back: drain the injected faults
+		if _, err := e.svc.Sheets.Spreadsheets.Get(sheetID).Do(); err == nil {
+			break
+		}
 	}
 	// Two refusals (429) are retried and the publish goes through.
 	e.srv.Fail(2, 429)
