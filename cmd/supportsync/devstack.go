@@ -52,7 +52,9 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 	} else {
 		fmt.Fprintf(out, "example widget data (signed, valid 24h): %s\n", u)
 	}
-	fmt.Fprintf(out, "admin key for the widget API: WIDGETAPI_ADMIN_KEY in %s\n", stack.EnvPath())
+	if getenv("WIDGETAPI_ADMIN_KEY") == "" {
+		fmt.Fprintf(out, "widget API admin key: WIDGETAPI_ADMIN_KEY in %s\n", stack.EnvPath())
+	}
 
 	var lastFinished time.Time
 	syncAll := func(m batch.Mode) error {

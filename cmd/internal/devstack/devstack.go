@@ -76,6 +76,9 @@ type Stack struct {
 	procs     map[string]*exec.Cmd
 	closers   []func()
 	closeOnce sync.Once
+	// adminKeyMade is set when devstack made the widgetapi admin key (then it goes in the env
+	// file; a key the caller gave does not).
+	adminKeyMade bool
 }
 
 func (o *Options) defaults() {
@@ -235,8 +238,11 @@ func (s *Stack) writeEnvFile() error {
 	}
 	for _, k := range keys {
 		v := s.Env[k]
-		if k == "WIDGETAPI_URL" {
+		switch {
+		case k == "WIDGETAPI_URL":
 			v = s.WidgetsURL()
+		case k == "WIDGETAPI_ADMIN_KEY" && !s.adminKeyMade:
+			v = "" // the caller's own key stays out of the file
 		}
 		if v != "" {
 			fmt.Fprintf(&b, "export %s=%q\n", k, v)

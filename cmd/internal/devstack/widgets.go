@@ -59,6 +59,7 @@ func (s *Stack) widgetKeys() error {
 	}
 	if s.Env["WIDGETAPI_ADMIN_KEY"] == "" {
 		s.Env["WIDGETAPI_ADMIN_KEY"] = k.Admin
+		s.adminKeyMade = true
 	}
 	if s.Env["WIDGETAPI_SIGNING_KEYS"] == "" {
 		s.Env["WIDGETAPI_SIGNING_KEYS"] = k.Signing
