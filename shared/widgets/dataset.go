@@ -131,12 +131,13 @@ func wall(c table.Cell) int64 {
 	return time.Date(y, m, d, h, mi, s, 0, time.UTC).Unix()
 }
 
-// seconds returns a number cell times scale, to the millisecond, or NaN when not a number.
+// seconds returns a number cell times scale (unrounded, so the medians are exact), or NaN
+// when the cell is not a number.
 func seconds(c table.Cell, scale float64) float64 {
 	if c.Kind != table.Number || math.IsNaN(c.N) || math.IsInf(c.N, 0) {
 		return math.NaN()
 	}
-	return math.Round(c.N*scale*1000) / 1000
+	return c.N * scale
 }
 
 func text(c table.Cell) string {

@@ -30,8 +30,8 @@ func newStats(xs []float64) Stats {
 }
 
 // Quantile returns the p-quantile of xs by linear interpolation between closest ranks: with xs
-// sorted, h = (n-1)·p and the value x[⌊h⌋] + (h-⌊h⌋)·(x[⌈h⌉]-x[⌊h⌋]), rounded to the
-// millisecond; nil when xs is empty. It reorders xs (a selection, not a full sort).
+// sorted, h = (n-1)·p and the value x[⌊h⌋] + (h-⌊h⌋)·(x[⌈h⌉]-x[⌊h⌋]), unrounded; nil when
+// xs is empty. It reorders xs (a selection, not a full sort).
 func Quantile(xs []float64, p float64) *float64 {
 	n := len(xs)
 	if n == 0 {
@@ -51,11 +51,9 @@ func Quantile(xs []float64, p float64) *float64 {
 			}
 		}
 	}
-	v := round3(a + (h-float64(lo))*(b-a))
+	v := a + (h-float64(lo))*(b-a)
 	return &v
 }
-
-func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // selectK reorders xs so that xs[k] is the k-th smallest, with no larger value before it and
 // no smaller one after it (Hoare's selection with a median-of-three pivot).
