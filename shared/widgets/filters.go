@@ -46,6 +46,7 @@ type Filters struct {
 // show the caller.
 type BadRequestError struct{ Reason string }
 
+// Error returns the reason.
 func (e *BadRequestError) Error() string { return e.Reason }
 
 func bad(format string, a ...any) error { return &BadRequestError{Reason: fmt.Sprintf(format, a...)} }
