@@ -79,6 +79,7 @@ type Server struct {
 	cur     atomic.Pointer[loaded]
 	checked atomic.Int64 // UnixNano of the last version check
 	loadMu  sync.Mutex
+	lastErr error // why the last check found nothing to serve (guarded by loadMu)
 
 	cacheMu sync.Mutex
 	cacheOf string // the dataset version + as_of the cache holds answers for
@@ -222,16 +223,21 @@ func (s *Server) dataset(ctx context.Context) (*loaded, error) {
 	if l2 := s.cur.Load(); l2 != l && l2 != nil {
 		return l2, nil // another request loaded it while this one waited
 	}
+	if l == nil && s.lastErr != nil && time.Duration(s.now().UnixNano()-s.checked.Load()) < s.o.Refresh {
+		return nil, s.lastErr // nothing loaded yet: ask the store again only every Refresh
+	}
 	nl, err := s.refresh(ctx, l)
 	if err != nil {
+		s.checked.Store(s.now().UnixNano())
 		if l != nil {
 			s.o.Log.Warn("widget dataset check failed; serving the loaded one", "event", "widgetapi_refresh_failed",
 				"dataset", l.ptr.Version, "error", err.Error())
-			s.checked.Store(s.now().UnixNano())
 			return l, nil
 		}
+		s.lastErr = err
 		return nil, err
 	}
+	s.lastErr = nil
 	s.checked.Store(s.now().UnixNano())
 	s.cur.Store(nl)
 	return nl, nil
@@ -261,6 +267,9 @@ func (s *Server) refresh(ctx context.Context, l *loaded) (*loaded, error) {
 
 // Refresh checks the published version now (devstack calls it after a publish).
 func (s *Server) Refresh(ctx context.Context) error {
+	s.loadMu.Lock()
+	s.lastErr = nil
+	s.loadMu.Unlock()
 	s.checked.Store(0)
 	_, err := s.dataset(ctx)
 	return err

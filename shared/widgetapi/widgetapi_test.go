@@ -353,6 +353,12 @@ func TestNoDatasetYet(t *testing.T) {
 	if r.code != 503 || !strings.Contains(r.body, "no widget data has been published yet") {
 		t.Fatalf("%d %s", r.code, r.body)
 	}
+	// The first publish is served within the refresh interval (20 ms here).
+	p := publishRows(t, e.store, 10, 10, 1, time.Now().UTC())
+	time.Sleep(50 * time.Millisecond)
+	if r := e.do(t, "GET", "/api/v1/widgets/chat-csat", bearer(string(adminKey)), ""); r.code != 200 || !strings.Contains(r.body, p.Version) {
+		t.Fatalf("after the first publish: %d %s", r.code, r.body)
+	}
 }
 
 // TestCORS allows exactly the configured origins.
