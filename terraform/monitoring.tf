@@ -112,3 +112,43 @@ resource "google_monitoring_alert_policy" "dead_lettered" {
 
   depends_on = [google_project_service.this]
 }
+
+# publish gave up on a completed run: the widgets keep serving the previous dataset (stale
+# numbers) until a publish succeeds. Pub/Sub's own metric on publish's subscription.
+resource "google_monitoring_alert_policy" "publish_dead_lettered" {
+  project               = var.project_id
+  display_name          = "supportsync: widget publish dead-lettered"
+  combiner              = "OR"
+  notification_channels = google_monitoring_notification_channel.email[*].id
+
+  conditions {
+    display_name = "dead-lettered messages on ${module.publish.subscription}"
+
+    condition_threshold {
+      filter          = "metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\" AND resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=\"${module.publish.subscription}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "publish failed ${var.max_delivery_attempts} times on a completed run (Sheets unreachable, a renamed contract column, …); the widgets still serve the previous dataset. See the publish function's log (event publish_failed); the next completed run publishes again. The message waits on publish-dead-letter-inspect."
+  }
+
+  depends_on = [google_project_service.this]
+}
