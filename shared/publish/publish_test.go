@@ -109,12 +109,13 @@ func TestPublishReflectsTheSheet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Tickets: 1 spreadsheets.get + 5 pages (300 rows + header in pages of 70); chats: 1 + 3.
-	if res.Requests != 10 {
-		t.Errorf("requests = %d, want 10", res.Requests)
+	// Tickets: 1 spreadsheets.get + 5 pages (300 rows + header in pages of 70) + 1 empty page
+	// that ends the data; chats: 1 + 3 + 1.
+	if res.Requests != 12 {
+		t.Errorf("requests = %d, want 12", res.Requests)
 	}
-	if reads, writes := e.srv.Requests(); reads != 10 || writes != 0 {
-		t.Errorf("fake saw %d reads and %d writes, want 10 and 0", reads, writes)
+	if reads, writes := e.srv.Requests(); reads != 12 || writes != 0 {
+		t.Errorf("fake saw %d reads and %d writes, want 12 and 0", reads, writes)
 	}
 	ds, p, err := e.store.Load(ctx)
 	if err != nil {
@@ -153,6 +154,24 @@ func TestPublishReflectsTheSheet(t *testing.T) {
 	if got := total(t, ds2, ""); got != all {
 		t.Errorf("all tickets %d, want %d", got, all)
 	}
+
+	// A person blanks the row at the end of the first page: the rows after it still count.
+	for c := 0; c < len(table.Tickets.Columns); c++ {
+		if err := e.srv.SetCell(sheetID, "Tickets", fmt.Sprintf("%c70", 'A'+c), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.svc.Publish(ctx, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	dsBlank, pBlank, err := e.store.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk, _ := dsBlank.Rows(); tk != 299 || pBlank.Tickets != 299 {
+		t.Fatalf("after blanking one row: %d tickets (pointer %d), want 299", tk, pBlank.Tickets)
+	}
+	p2 = pBlank
 
 	// Unchanged sheet: same version, later read.
 	_, err = e.svc.Publish(ctx, time.Time{})

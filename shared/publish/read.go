@@ -78,9 +78,9 @@ func (r *Reader) Tab(ctx context.Context, s table.Schema, add func(table.Row)) (
 			return rows, fmt.Errorf("publish: read %s rows %d-%d: %w", s.Tab, start, end, err)
 		}
 		vals := vr.Values
-		// Values come back without trailing blank rows: a short page is the end of the data
-		// (the tab holds no blank rows inside its data; process removes any a person left).
-		short := len(vals) < end-start+1
+		// Values come back without trailing blank rows, so a short page may only end on a
+		// blank row a person left; an empty page is the end of the data.
+		empty := len(vals) == 0
 		if src == nil {
 			if len(vals) == 0 {
 				return 0, fmt.Errorf("publish: tab %s has no header row", s.Tab)
@@ -109,7 +109,7 @@ func (r *Reader) Tab(ctx context.Context, s table.Schema, add func(table.Row)) (
 			add(row)
 			rows++
 		}
-		if short {
+		if empty {
 			break
 		}
 	}
