@@ -92,6 +92,10 @@ func (ds *Dataset) nameIndex(s string) int64 {
 func (ds *Dataset) resolve(f Filters) *query {
 	q := &query{pipe: ds.nameIndex(f.Pipeline), agent: ds.nameIndex(f.Agent), tickets: true, chat: true}
 	q.from, q.to = f.days()
+	// Filters from ParseFilters are always a valid range; guard hand-made ones.
+	if q.to < q.from || q.to-q.from >= MaxDays {
+		q.to = q.from - 1 // empty
+	}
 	switch {
 	case f.Source == "tickets":
 		q.chat = false

@@ -425,3 +425,17 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Error("Load of uneven columns: no error")
 	}
 }
+
+// TestHandMadeFiltersDoNotPanic: Filters not from ParseFilters (reversed, empty, too long)
+// give an empty range, never a panic.
+func TestHandMadeFiltersDoNotPanic(t *testing.T) {
+	ds := fixture(t)
+	for _, f := range []Filters{{}, {From: "2027-01-02", To: "2026-01-01"}, {From: "2020-01-01", To: "2027-01-01"}, {From: "x", To: "y"}} {
+		for _, w := range All {
+			r := ds.Compute(w, f)
+			if _, err := json.Marshal(r); err != nil {
+				t.Errorf("%s %+v: %v", w.ID, f, err)
+			}
+		}
+	}
+}
