@@ -23,7 +23,7 @@ locals {
   team_file = {
     team = {
       secret  = google_secret_manager_secret.this["team_config"].secret_id
-      version = google_secret_manager_secret_version.this["team_config"].version
+      version = google_secret_manager_secret_version.team_config.version
       path    = local.team_config_file
     }
   }
@@ -68,7 +68,7 @@ module "fetchtickets" {
   secret_environment = {
     HUBSPOT_TOKEN = {
       secret  = google_secret_manager_secret.this["hubspot_token"].secret_id
-      version = google_secret_manager_secret_version.this["hubspot_token"].version
+      version = google_secret_manager_secret_version.token["hubspot_token"].version
     }
   }
   secret_files = local.team_file
@@ -92,7 +92,7 @@ module "fetchtickets" {
     dead_letter_topic          = null
   }
 
-  depends_on = [google_project_service.this, google_firestore_database.default]
+  depends_on = [google_project_service.this, google_firestore_database.default, time_sleep.iam_propagation]
 }
 
 # LiveChat chats -> raw batches. Fed by our own push subscription on sync-chats.
@@ -126,7 +126,7 @@ module "fetchchats" {
   secret_environment = {
     LIVECHAT_PAT = {
       secret  = google_secret_manager_secret.this["livechat_pat"].secret_id
-      version = google_secret_manager_secret_version.this["livechat_pat"].version
+      version = google_secret_manager_secret_version.token["livechat_pat"].version
     }
   }
   secret_files = local.team_file
@@ -149,7 +149,7 @@ module "fetchchats" {
     dead_letter_topic          = null
   }
 
-  depends_on = [google_project_service.this, google_firestore_database.default]
+  depends_on = [google_project_service.this, google_firestore_database.default, time_sleep.iam_propagation]
 }
 
 # Raw batch -> rows in Sheets, run ledger and cursor in Firestore. One instance, so writes to the
@@ -205,7 +205,7 @@ module "process" {
     pubsub_service_agent       = local.pubsub_service_agent
   }
 
-  depends_on = [google_project_service.this, google_firestore_database.default, google_pubsub_topic_iam_member.dead_letter_publisher]
+  depends_on = [google_project_service.this, google_firestore_database.default, google_pubsub_topic_iam_member.dead_letter_publisher, time_sleep.iam_propagation]
 }
 
 # Sheets -> the widget dataset in Firestore, after every completed run. One instance at a time
@@ -257,7 +257,7 @@ module "publish" {
     pubsub_service_agent       = local.pubsub_service_agent
   }
 
-  depends_on = [google_project_service.this, google_firestore_database.default, google_pubsub_topic_iam_member.publish_dead_letter_publisher]
+  depends_on = [google_project_service.this, google_firestore_database.default, google_pubsub_topic_iam_member.publish_dead_letter_publisher, time_sleep.iam_propagation]
 }
 
 # The widget API (HTTP): the one function browsers reach, so its ingress is public and anyone
@@ -296,15 +296,15 @@ module "widgetapi" {
   secret_environment = {
     WIDGETAPI_ADMIN_KEY = {
       secret  = google_secret_manager_secret.this["widgetapi_admin_key"].secret_id
-      version = google_secret_manager_secret_version.this["widgetapi_admin_key"].version
+      version = google_secret_manager_secret_version.token["widgetapi_admin_key"].version
     }
     WIDGETAPI_SIGNING_KEYS = {
       secret  = google_secret_manager_secret.this["widgetapi_signing_keys"].secret_id
-      version = google_secret_manager_secret_version.this["widgetapi_signing_keys"].version
+      version = google_secret_manager_secret_version.token["widgetapi_signing_keys"].version
     }
   }
 
   project_roles = ["roles/datastore.viewer"]
 
-  depends_on = [google_project_service.this, google_firestore_database.default]
+  depends_on = [google_project_service.this, google_firestore_database.default, time_sleep.iam_propagation]
 }

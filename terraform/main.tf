@@ -22,16 +22,28 @@ locals {
     widgetapi_admin_key    = "widgetapi-admin-key"
     widgetapi_signing_keys = "widgetapi-signing-keys"
   }
-  secret_values = {
+  # The tokens are write-only (never in the plan or the state); a new value is applied by
+  # raising its *_version variable. The team config is not secret, so Terraform keeps it and
+  # rolls out a change on its own.
+  # for_each iterates the versions (plain numbers): an ephemeral value may not decide which
+  # resources exist, only fill a write-only argument.
+  token_versions = {
+    hubspot_token          = var.hubspot_token_version
+    livechat_pat           = var.livechat_pat_version
+    widgetapi_admin_key    = var.widgetapi_admin_key_version
+    widgetapi_signing_keys = var.widgetapi_signing_keys_version
+  }
+  token_values = {
     hubspot_token          = var.hubspot_token
     livechat_pat           = var.livechat_pat
-    team_config            = file(var.team_config_path)
     widgetapi_admin_key    = var.widgetapi_admin_key
     widgetapi_signing_keys = var.widgetapi_signing_keys
   }
 
-  team_config_file     = "/etc/supportsync/team.yaml"
-  pubsub_service_agent = "service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  team_config_file = "/etc/supportsync/team.yaml"
+  # The Pub/Sub service agent, created by google_project_service_identity (a fresh project
+  # may not have it yet, and grants to a missing account fail).
+  pubsub_service_agent = google_project_service_identity.pubsub.email
 
   apis = toset([
     "artifactregistry.googleapis.com",
@@ -41,6 +53,8 @@ locals {
     "cloudscheduler.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
+    # `supportsync check` impersonates fn-process (generateAccessToken) to read the sheet.
+    "iamcredentials.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",
@@ -82,14 +96,6 @@ resource "google_service_account" "build" {
   depends_on = [google_project_service.this]
 }
 
-resource "google_project_iam_member" "build" {
-  for_each = toset(["roles/logging.logWriter", "roles/artifactregistry.writer"])
-
-  project = var.project_id
-  role    = each.value
-  member  = google_service_account.build.member
-}
-
 # ---------------------------------------------------------------------------------------------
 # Source archives (one object per function and content hash).
 
@@ -101,10 +107,18 @@ resource "google_storage_bucket" "source" {
   public_access_prevention    = "enforced"
   force_destroy               = true
 
-  # Old archives are only needed to redeploy an old version; keep a month.
+  # The live archive of each function is never deleted (an age rule would delete it and every
+  # later plan would upload it again). Terraform deletes an archive when a new build replaces
+  # it; versioning keeps it as a noncurrent version for source_archive_retention_days, so the
+  # previous build can still be inspected or restored (see README "Roll back").
+  versioning {
+    enabled = true
+  }
+
   lifecycle_rule {
     condition {
-      age = 30
+      with_state                 = "ARCHIVED"
+      days_since_noncurrent_time = var.source_archive_retention_days
     }
     action {
       type = "Delete"
@@ -112,12 +126,6 @@ resource "google_storage_bucket" "source" {
   }
 
   depends_on = [google_project_service.this]
-}
-
-resource "google_storage_bucket_iam_member" "build_source" {
-  bucket = google_storage_bucket.source.name
-  role   = "roles/storage.objectViewer"
-  member = google_service_account.build.member
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +137,18 @@ resource "google_pubsub_topic" "this" {
   project = var.project_id
   name    = each.value
   labels  = { app = "supportsync" }
+
+  depends_on = [google_project_service.this]
+}
+
+# The Pub/Sub service agent (service-<number>@gcp-sa-pubsub.iam.gserviceaccount.com). Google
+# creates it lazily, so in a fresh project the grants below could name an account that does
+# not exist yet; this creates it first. Beta-only resource; destroying it is a no-op.
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+
+  project = var.project_id
+  service = "pubsub.googleapis.com"
 
   depends_on = [google_project_service.this]
 }
@@ -168,12 +188,15 @@ resource "google_pubsub_subscription" "publish_dead_letter" {
   }
 }
 
-# Dead-lettered batches wait here for `supportsync replay` (pull; never expires).
+# Dead-lettered batches wait here for `supportsync replay` (pull; never expires). The ack
+# deadline is Pub/Sub's minimum: a message someone pulled to look at (gcloud pull without
+# --auto-ack, `supportsync replay --peek`) is back after 10 s, well inside replay's idle wait
+# (30 s). The replay client extends the deadline while it republishes.
 resource "google_pubsub_subscription" "dead_letter_replay" {
   project                    = var.project_id
   name                       = "dead-letter-replay"
   topic                      = google_pubsub_topic.this["dead-letter"].id
-  ack_deadline_seconds       = 60
+  ack_deadline_seconds       = 10
   message_retention_duration = "604800s"
 
   expiration_policy {
@@ -204,14 +227,28 @@ resource "google_secret_manager_secret" "this" {
   depends_on = [google_project_service.this]
 }
 
-resource "google_secret_manager_secret_version" "this" {
-  for_each = local.secrets
+# The tokens: write-only, so the value passes from the (ephemeral) variable to Secret Manager
+# and is stored in neither the plan nor the state. Rotation: set the new token and raise
+# hubspot_token_version / livechat_pat_version; the version is replaced (new one first), and
+# the functions, which pin the version number, roll out a revision that reads it.
+resource "google_secret_manager_secret_version" "token" {
+  for_each = local.token_versions
 
-  secret      = google_secret_manager_secret.this[each.key].id
-  secret_data = local.secret_values[each.key]
+  secret                 = google_secret_manager_secret.this[each.key].id
+  secret_data_wo         = local.token_values[each.key]
+  secret_data_wo_version = each.value
 
-  # Rotation: a new value creates a new version first; the functions pin the version number,
-  # so the same apply rolls out a new revision that reads it.
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+# The team config (not secret: names, aliases, hours) is kept by Terraform, so editing the
+# YAML and applying rolls it out without a version variable.
+resource "google_secret_manager_secret_version" "team_config" {
+  secret      = google_secret_manager_secret.this["team_config"].id
+  secret_data = file(var.team_config_path)
+
   lifecycle {
     create_before_destroy = true
   }

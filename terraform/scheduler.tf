@@ -1,5 +1,6 @@
 # Cloud Scheduler publishes a sync request per source to sync-<source>. The Cloud Scheduler
-# service agent publishes; no extra binding is needed.
+# service agent publishes; no extra binding is needed. The jobs start paused: see README
+# "Deploy" (the first sync) and `supportsync check --resume-schedules`.
 
 locals {
   sync_jobs = merge(
@@ -29,7 +30,15 @@ resource "google_cloud_scheduler_job" "sync" {
   description = "supportsync: ${each.value.mode} sync request to ${each.value.topic}"
   schedule    = each.value.schedule
   time_zone   = var.time_zone
-  paused      = false
+  # Created paused (var.schedules_paused): a scheduled run before the sheet is shared with the
+  # process account fails and dead-letters its batches. `supportsync check --resume-schedules`
+  # resumes them once every check passes. After creation the paused state belongs to the
+  # operators (`supportsync schedules pause|resume`), so an apply never undoes it.
+  paused = var.schedules_paused
+
+  lifecycle {
+    ignore_changes = [paused]
+  }
 
   retry_config {
     retry_count          = 3

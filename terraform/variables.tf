@@ -36,9 +36,10 @@ variable "spreadsheet_id" {
 }
 
 variable "hubspot_token" {
-  description = "HubSpot private app access token (tickets read scope). Stored in Secret Manager as hubspot-token."
+  description = "HubSpot private app access token (scopes: see README \"API access\"). Stored in Secret Manager as hubspot-token; write-only, never in the plan or the state."
   type        = string
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = length(trimspace(var.hubspot_token)) > 0
@@ -90,9 +91,10 @@ variable "livechat_account_id" {
 }
 
 variable "livechat_pat" {
-  description = "LiveChat personal access token (chats--all:ro, agents--all:ro, …). Stored in Secret Manager as livechat-pat."
+  description = "LiveChat personal access token (scopes: see README \"API access\"). Stored in Secret Manager as livechat-pat; write-only, never in the plan or the state."
   type        = string
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = length(trimspace(var.livechat_pat)) > 0
@@ -288,10 +290,83 @@ variable "dist_dir" {
   default     = "../dist"
 }
 
+variable "hubspot_token_version" {
+  description = "Raise by one to store a new hubspot_token: the token is write-only (never in the state), so Terraform cannot see that it changed."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.hubspot_token_version >= 1 && floor(var.hubspot_token_version) == var.hubspot_token_version
+    error_message = "hubspot_token_version must be a whole number >= 1."
+  }
+}
+
+variable "livechat_pat_version" {
+  description = "Raise by one to store a new livechat_pat: the token is write-only (never in the state), so Terraform cannot see that it changed."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.livechat_pat_version >= 1 && floor(var.livechat_pat_version) == var.livechat_pat_version
+    error_message = "livechat_pat_version must be a whole number >= 1."
+  }
+}
+
+variable "schedules_paused" {
+  description = "Create the Cloud Scheduler jobs paused (default). They start when `supportsync check --resume-schedules` has passed every check (the sheet is shared, the tokens work); set false only where that is already true. Terraform ignores the jobs' paused state after creation, so pause/resume by hand is not undone by an apply."
+  type        = bool
+  default     = true
+}
+
+variable "iam_propagation_wait" {
+  description = "How long the functions wait after the build and push grants are made (IAM is eventually consistent)."
+  type        = string
+  default     = "60s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.iam_propagation_wait))
+    error_message = "iam_propagation_wait must be a number of seconds such as \"60s\"."
+  }
+}
+
+variable "log_metric_propagation_wait" {
+  description = "How long alert policies wait after their log-based metrics are created: a new metric can be unknown to Monitoring for up to 10 minutes (404 \"Cannot find metric(s)\", terraform-provider-google #11102). Runs alongside the function builds."
+  type        = string
+  default     = "600s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.log_metric_propagation_wait))
+    error_message = "log_metric_propagation_wait must be a number of seconds such as \"600s\"."
+  }
+}
+
+variable "source_archive_retention_days" {
+  description = "Days a replaced function source archive is kept (as a noncurrent object version) before it is deleted. The live archives are never deleted."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.source_archive_retention_days >= 1 && floor(var.source_archive_retention_days) == var.source_archive_retention_days
+    error_message = "source_archive_retention_days must be a whole number >= 1."
+  }
+}
+
+variable "operators" {
+  description = "Members (user:…, group:…) who run the supportsync CLI against this project: they get Token Creator on the process function's account, so `supportsync check` can read the sheet as it. They also need Firestore, Pub/Sub and Cloud Scheduler access of their own (e.g. Editor)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.operators : can(regex("^(user|group|serviceAccount|domain):[^\\s]+$", m))])
+    error_message = "operators must be IAM members such as user:alice@example.com or group:support-ops@example.com."
+  }
+}
+
 variable "widgetapi_admin_key" {
-  description = "widgetapi admin key (at least 32 characters; e.g. openssl rand -hex 32): Authorization: Bearer <key> reads every widget and the status and mints embed tokens. Stored in Secret Manager as widgetapi-admin-key."
+  description = "widgetapi admin key (at least 32 characters; e.g. openssl rand -hex 32): Authorization: Bearer <key> reads every widget and the status and mints embed tokens. Stored in Secret Manager as widgetapi-admin-key; write-only, never in the plan or the state."
   type        = string
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = length(var.widgetapi_admin_key) >= 32
@@ -299,14 +374,37 @@ variable "widgetapi_admin_key" {
   }
 }
 
+variable "widgetapi_admin_key_version" {
+  description = "Raise by one to store a new widgetapi_admin_key: the key is write-only (never in the state), so Terraform cannot see that it changed."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.widgetapi_admin_key_version >= 1 && floor(var.widgetapi_admin_key_version) == var.widgetapi_admin_key_version
+    error_message = "widgetapi_admin_key_version must be a whole number >= 1."
+  }
+}
+
 variable "widgetapi_signing_keys" {
-  description = "Embed-token signing keys, id:secret[,id:secret...] with secrets of at least 32 characters; the first signs new tokens and all verify (rotate by putting a new key first). Stored in Secret Manager as widgetapi-signing-keys."
+  description = "Embed-token signing keys, id:secret[,id:secret...] with secrets of at least 32 characters; the first signs new tokens and all verify (rotate by putting a new key first). Stored in Secret Manager as widgetapi-signing-keys; write-only, never in the plan or the state."
   type        = string
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = length([for k in split(",", var.widgetapi_signing_keys) : k if !can(regex("^[A-Za-z0-9_-]{1,32}:.{32,}$", trimspace(k)))]) == 0
     error_message = "widgetapi_signing_keys must be id:secret[,id:secret...] with secrets of at least 32 characters."
+  }
+}
+
+variable "widgetapi_signing_keys_version" {
+  description = "Raise by one to store new widgetapi_signing_keys: the keys are write-only (never in the state), so Terraform cannot see that they changed."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.widgetapi_signing_keys_version >= 1 && floor(var.widgetapi_signing_keys_version) == var.widgetapi_signing_keys_version
+    error_message = "widgetapi_signing_keys_version must be a whole number >= 1."
   }
 }
 

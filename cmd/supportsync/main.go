@@ -3,9 +3,12 @@
 //
 //	supportsync devstack [--once] [--source tickets|chats|all] [--mode full|incremental] [--data DIR]
 //	supportsync sync --source tickets|chats|all --mode full|incremental
-//	supportsync check
+//	supportsync check [--impersonate EMAIL|none] [--resume-schedules] [--region R]
 //	supportsync status
-//	supportsync replay [--limit N]
+//	supportsync replay [--peek] [--limit N] [--idle D]
+//	supportsync schedules list|pause|resume [--source tickets|chats|all] [--region R]
+//	supportsync lease release --source tickets|chats [--run RUN_ID] [--reason TEXT]
+//	supportsync cursor reset --source tickets|chats
 //	supportsync package [--out DIR] [function ...]
 //	supportsync token --widget ID [--from D --to D --pipeline P --agent A --source S] [--ttl 24h]
 //
@@ -30,9 +33,12 @@ const usage = `usage: supportsync <command> [flags]
 commands:
   devstack   run the whole pipeline locally (emulators, sandbox APIs, local sheet) and keep it syncing
   sync       publish a sync request and wait until the run has landed
-  check      test every connection and credential
-  status     show cursors and recent runs per source
-  replay     move dead-lettered batches back to the raw-batches topic
+  check      test every connection, credential and API scope (--resume-schedules starts the schedules)
+  status     show each source's runs like Sync_Log, its cursor and lease, and what is stuck and why
+  replay     move dead-lettered batches back to the raw-batches topic (--peek: only list them)
+  schedules  list, pause or resume the Cloud Scheduler jobs
+  lease      release a source's stuck lease (lease release --source S)
+  cursor     reset a source's cursor: its next run reads the whole window (cursor reset --source S)
   package    build each function's upload folder (vendored, content-hashed) for Terraform
   token      mint a signed embed token for a widget and print its URL
 
@@ -60,13 +66,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	commands := map[string]func(context.Context, []string, func(string) string, io.Writer) error{
-		"devstack": cmdDevstack,
-		"sync":     cmdSync,
-		"check":    cmdCheck,
-		"status":   cmdStatus,
-		"replay":   cmdReplay,
-		"package":  cmdPackage,
-		"token":    cmdToken,
+		"devstack":  cmdDevstack,
+		"sync":      cmdSync,
+		"check":     cmdCheck,
+		"status":    cmdStatus,
+		"replay":    cmdReplay,
+		"schedules": cmdSchedules,
+		"lease":     cmdLease,
+		"cursor":    cmdCursor,
+		"package":   cmdPackage,
+		"token":     cmdToken,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

@@ -11,6 +11,7 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 
+	"supportsync.dev/cmd/internal/access"
 	"supportsync.dev/cmd/internal/deploy"
 	"supportsync.dev/cmd/internal/devstack"
 	"supportsync.dev/shared/batch"
@@ -19,7 +20,6 @@ import (
 	"supportsync.dev/shared/hubspot"
 	"supportsync.dev/shared/livechat"
 	"supportsync.dev/shared/secrets"
-	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/state"
 )
 
@@ -72,9 +72,16 @@ func cmdSync(ctx context.Context, args []string, getenv func(string) string, out
 }
 
 // cmdCheck tests every configured connection and credential, one line each, and fails if
-// any fails.
+// any fails. HubSpot and LiveChat are tried with one call per scope the sync needs, so a
+// refused call names the missing scope and where to grant it. Against Google, Sheets is read
+// as the process function's service account (impersonated), since that is the account the
+// sheet must be shared with and a user's gcloud login carries no Sheets scope.
+// --resume-schedules resumes the Cloud Scheduler jobs once every check has passed.
 func cmdCheck(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := newFlags("check", out)
+	impersonate := fs.String("impersonate", "", "service account to read the sheet as (default against Google: fn-process@<project>.iam.gserviceaccount.com; \"none\": your own credentials)")
+	resume := fs.Bool("resume-schedules", false, "resume the Cloud Scheduler jobs (created paused) when every check passes")
+	region := fs.String("region", regionDefault(getenv), "region of the Cloud Scheduler jobs (for --resume-schedules; env SUPPORTSYNC_REGION)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -91,7 +98,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, ou
 		return errors.New("configuration is invalid")
 	}
 	fmt.Fprintln(out, "ok   configuration")
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	failed := 0
 	check := func(name string, fn func() error) {
@@ -103,43 +110,52 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, ou
 		fmt.Fprintf(out, "ok   %s\n", name)
 	}
 	if need&config.NeedHubSpot != 0 {
-		check("HubSpot ("+cfg.HubSpotBaseURL+")", func() error {
-			token, err := secrets.NewResolver().Resolve(ctx, cfg.HubSpotToken, cfg.HubSpotTokenSecret)
-			if err != nil {
-				return err
+		token, err := secrets.NewResolver().Resolve(ctx, cfg.HubSpotToken, cfg.HubSpotTokenSecret)
+		var c *hubspot.Client
+		if err == nil {
+			c, err = hubspot.NewClient(hubspot.WithBaseURL(cfg.HubSpotBaseURL), hubspot.WithToken(token), hubspot.WithMaxAttempts(2))
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintf(out, "FAIL HubSpot (%s): %v\n", cfg.HubSpotBaseURL, err)
+		} else {
+			rs := access.Run(ctx, access.HubSpot(c))
+			failed += access.Failures(rs)
+			for _, r := range rs {
+				fmt.Fprintln(out, r)
 			}
-			c, err := hubspot.NewClient(hubspot.WithBaseURL(cfg.HubSpotBaseURL), hubspot.WithToken(token), hubspot.WithMaxAttempts(2))
-			if err != nil {
-				return err
-			}
-			return c.Check(ctx)
-		})
+		}
 	} else {
 		fmt.Fprintln(out, "skip HubSpot: neither HUBSPOT_TOKEN nor HUBSPOT_TOKEN_SECRET is set")
 	}
 	if need&config.NeedLiveChat != 0 {
-		check("LiveChat ("+cfg.LiveChatBaseURL+")", func() error {
-			pat, err := secrets.NewResolver().Resolve(ctx, cfg.LiveChatPAT, cfg.LiveChatPATSecret)
-			if err != nil {
-				return err
-			}
-			c, err := livechat.NewClient(livechat.WithBaseURL(cfg.LiveChatBaseURL),
+		pat, err := secrets.NewResolver().Resolve(ctx, cfg.LiveChatPAT, cfg.LiveChatPATSecret)
+		var c *livechat.Client
+		if err == nil {
+			c, err = livechat.NewClient(livechat.WithBaseURL(cfg.LiveChatBaseURL),
 				livechat.WithCredentials(cfg.LiveChatAccountID, pat), livechat.WithMaxAttempts(2))
-			if err != nil {
-				return err
+		}
+		if err != nil {
+			failed++
+			fmt.Fprintf(out, "FAIL LiveChat (%s): %v\n", cfg.LiveChatBaseURL, err)
+		} else {
+			rs := access.Run(ctx, access.LiveChat(c))
+			failed += access.Failures(rs)
+			for _, r := range rs {
+				fmt.Fprintln(out, r)
 			}
-			return c.Check(ctx)
-		})
+		}
 	} else {
 		fmt.Fprintln(out, "skip LiveChat: neither LIVECHAT_PAT nor LIVECHAT_PAT_SECRET is set")
 	}
-	check("Google Sheets (spreadsheet "+cfg.SpreadsheetID+")", func() error {
-		svc, err := sheets.NewService(ctx, cfg.SheetsEndpoint, nil)
+	who := sheetsIdentity(cfg, *impersonate)
+	check("Google Sheets (spreadsheet "+cfg.SpreadsheetID+who.label()+")", func() error {
+		svc, err := sheetsService(ctx, cfg, who)
 		if err != nil {
 			return err
 		}
 		_, err = svc.Spreadsheets.Get(cfg.SpreadsheetID).Fields("properties.title").Context(ctx).Do()
-		return err
+		return explainSheets(err, who)
 	})
 	check("Firestore (project "+cfg.Project+")", func() error {
 		c, err := firestore.NewClient(ctx, cfg.Project)
@@ -157,7 +173,7 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, ou
 		}
 		defer c.Close()
 		var errs []error
-		for _, t := range []string{cfg.TopicSyncTickets, cfg.TopicRawBatches, cfg.TopicRunsCompleted, cfg.TopicDeadLetter} {
+		for _, t := range []string{cfg.TopicSyncTickets, cfg.TopicSyncChats, cfg.TopicRawBatches, cfg.TopicRunsCompleted, cfg.TopicDeadLetter} {
 			if _, err := c.TopicAdminClient.GetTopic(ctx, &pubsubpb.GetTopicRequest{Topic: bus.TopicName(cfg.Project, t)}); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", t, err))
 			}
@@ -165,66 +181,53 @@ func cmdCheck(ctx context.Context, args []string, getenv func(string) string, ou
 		return errors.Join(errs...)
 	})
 	if failed > 0 {
+		if *resume {
+			fmt.Fprintln(out, "schedules left paused: fix the failures above, then run check --resume-schedules again")
+		}
 		return fmt.Errorf("%d check(s) failed", failed)
+	}
+	if *resume {
+		return resumeAfterCheck(ctx, cfg.Project, *region, getenv, out)
 	}
 	return nil
 }
 
-// cmdStatus prints each source's cursor and recent runs.
+// cmdStatus prints, per source, its runs the way Sync_Log reads, its cursor and lease, and
+// what is stuck and why.
 func cmdStatus(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := newFlags("status", out)
 	limit := fs.Int("runs", 5, "recent runs to show per source")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv, config.NeedFirestore)
+	store, done, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}
-	c, err := firestore.NewClient(ctx, cfg.Project)
-	if err != nil {
-		return fmt.Errorf("firestore.NewClient: %w", err)
-	}
-	defer c.Close()
-	store := state.New(c)
+	defer done()
 	for _, src := range []batch.Source{batch.Tickets, batch.Chats} {
 		cur, found, err := store.Cursor(ctx, string(src))
 		if err != nil {
 			return err
 		}
-		if !found {
-			fmt.Fprintf(out, "%s: never synced\n", src)
-		} else {
-			fmt.Fprintf(out, "%s: cursor %s (run %s, %s ago)\n", src, cur.HighWater.Format(time.RFC3339), cur.RunID,
-				time.Since(cur.Updated).Round(time.Second))
-		}
 		runs, err := store.Runs(ctx, string(src), *limit)
 		if err != nil {
 			return err
 		}
-		for _, r := range runs {
-			line := fmt.Sprintf("  %s  %-11s %-9s started %s  batches %d/%d  fetched %d  inserted %d  updated %d  deleted %d",
-				r.ID, r.Mode, r.State, r.Started.Format(time.RFC3339), r.Landed, r.Expected,
-				r.Counts.Fetched, r.Counts.Inserted, r.Counts.Updated, r.Counts.Deleted)
-			if r.State != "completed" && r.State != "failed" && time.Now().After(r.LeaseExpires) {
-				line += "  STUCK (lease expired)"
-			}
-			if r.Error != "" {
-				line += "  error: " + r.Error
-			}
-			fmt.Fprintln(out, line)
-		}
+		printSource(out, string(src), cur, found, runs, time.Now())
 	}
 	return nil
 }
 
 // cmdReplay moves dead-lettered batches back onto the raw-batches topic. Each replayed batch
-// is processed again (idempotently); one that is still bad will be dead-lettered again.
+// is processed again (idempotently); one that is still bad will be dead-lettered again. With
+// --peek it only lists them and leaves them waiting.
 func cmdReplay(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := newFlags("replay", out)
 	sub := fs.String("subscription", "", "dead-letter subscription to drain (default <TOPIC_DEAD_LETTER>-replay)")
 	limit := fs.Int("limit", 1000, "most messages to replay")
-	idle := fs.Duration("idle", 10*time.Second, "stop after this long without a message")
+	peekOnly := fs.Bool("peek", false, "list the waiting batches (source, run, seq) without taking them")
+	idle := fs.Duration("idle", deploy.ReplayIdle, "stop after this long without a message (longer than the dead-letter subscription's ack deadline, so peeked messages are back in time)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -242,6 +245,11 @@ func cmdReplay(ctx context.Context, args []string, getenv func(string) string, o
 	defer c.Close()
 	pub := bus.NewPublisher(c)
 	defer pub.Close()
+	if *peekOnly {
+		n, err := peek(ctx, c, cfg.Project, *sub, *limit, *idle, out)
+		fmt.Fprintf(out, "%d batch(es) waiting on %s (left there; replay them with: supportsync replay)\n", n, *sub)
+		return err
+	}
 	n, err := bus.Replay(ctx, c.Subscriber(bus.SubscriptionName(cfg.Project, *sub)), pub, cfg.TopicRawBatches, *limit, *idle)
 	fmt.Fprintf(out, "replayed %d batch(es) from %s to %s\n", n, *sub, cfg.TopicRawBatches)
 	return err

@@ -9,6 +9,7 @@ package deploy
 import (
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -376,7 +377,7 @@ func tfFunctions(dir string) map[string]function.Function {
 		"keys": stdlib.KeysFunc, "values": stdlib.ValuesFunc, "jsonencode": stdlib.JSONEncodeFunc,
 		"jsondecode": stdlib.JSONDecodeFunc, "coalesce": stdlib.CoalesceFunc, "lookup": stdlib.LookupFunc,
 		"format": stdlib.FormatFunc, "join": stdlib.JoinFunc, "split": stdlib.SplitFunc,
-		"trimspace": stdlib.TrimSpaceFunc, "length": lengthFunc, "contains": stdlib.ContainsFunc,
+		"trimspace": stdlib.TrimSpaceFunc, "replace": stdlib.ReplaceFunc, "length": lengthFunc, "contains": stdlib.ContainsFunc,
 		"sort": stdlib.SortFunc, "flatten": stdlib.FlattenFunc, "distinct": stdlib.DistinctFunc,
 		"lower": stdlib.LowerFunc, "upper": stdlib.UpperFunc, "floor": stdlib.FloorFunc, "regex": stdlib.RegexFunc,
 		"startswith": function.New(&function.Spec{
@@ -386,12 +387,25 @@ func tfFunctions(dir string) map[string]function.Function {
 				return cty.BoolVal(strings.HasPrefix(args[0].AsString(), args[1].AsString())), nil
 			},
 		}),
+		"alltrue": function.New(&function.Spec{
+			Params: []function.Parameter{{Name: "list", Type: cty.List(cty.Bool)}},
+			Type:   function.StaticReturnType(cty.Bool),
+			Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+				for it := args[0].ElementIterator(); it.Next(); {
+					if _, v := it.Element(); v.IsNull() || v.False() {
+						return cty.False, nil
+					}
+				}
+				return cty.True, nil
+			},
+		}),
 		"tostring": to(cty.String), "tonumber": to(cty.Number), "tobool": to(cty.Bool),
 		"toset": to(cty.Set(cty.DynamicPseudoType)), "tolist": to(cty.List(cty.DynamicPseudoType)),
 		"tomap": to(cty.Map(cty.DynamicPseudoType)),
 		"try":   tryfunc.TryFunc, "can": tryfunc.CanFunc,
 		"base64encode": strFn(func(s string) (string, error) { return base64.StdEncoding.EncodeToString([]byte(s)), nil }),
 		"dirname":      strFn(func(s string) (string, error) { return path.Dir(s), nil }),
+		"urlencode":    strFn(func(s string) (string, error) { return url.QueryEscape(s), nil }),
 		"basename":     strFn(func(s string) (string, error) { return path.Base(s), nil }),
 		"abspath":      strFn(func(s string) (string, error) { return filepath.Abs(resolve(s)) }),
 		"file": strFn(func(s string) (string, error) {

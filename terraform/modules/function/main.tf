@@ -128,7 +128,14 @@ resource "google_cloudfunctions2_function" "this" {
     }
   }
 
-  # A deployment whose service account cannot read its secrets fails, so grant first.
+  # A deployment whose service account cannot read its secrets fails, so grant first, and
+  # wait until the grants have propagated (IAM is eventually consistent).
+  depends_on = [time_sleep.grants]
+}
+
+resource "time_sleep" "grants" {
+  create_duration = var.iam_propagation_wait
+
   depends_on = [
     google_secret_manager_secret_iam_member.accessor,
     google_project_iam_member.fn,

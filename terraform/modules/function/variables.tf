@@ -230,3 +230,14 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "iam_propagation_wait" {
+  description = "How long the function waits after its own grants (secret accessor, project roles, publisher) before it is created: IAM is eventually consistent."
+  type        = string
+  default     = "30s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.iam_propagation_wait))
+    error_message = "iam_propagation_wait must be a number of seconds such as \"30s\"."
+  }
+}
