@@ -11,6 +11,8 @@ require (
 	supportsync.dev/functions/fetchchats v0.0.0
 	supportsync.dev/functions/fetchtickets v0.0.0
 	supportsync.dev/functions/process v0.0.0
+	supportsync.dev/functions/publish v0.0.0
+	supportsync.dev/functions/widgetapi v0.0.0
 )
 
 require (
@@ -30,4 +32,6 @@ replace (
 	supportsync.dev/functions/fetchchats => ../functions/fetchchats
 	supportsync.dev/functions/fetchtickets => ../functions/fetchtickets
 	supportsync.dev/functions/process => ../functions/process
+	supportsync.dev/functions/publish => ../functions/publish
+	supportsync.dev/functions/widgetapi => ../functions/widgetapi
 )

@@ -7,6 +7,7 @@
 #   deletions held               log metric supportsync/deletions_held (event=deletions_held)
 #   function cannot start        log metric supportsync/function_start_failed (bad config or secret)
 #   sync request stuck           oldest unacked sync request older than an hour
+#   widget publish dead-lettered a completed run publish gave up on (widgets show older data)
 #
 # A new log-based metric can stay unknown to Monitoring for up to 10 minutes, and a policy
 # created on it in the meantime fails with 404 "Cannot find metric(s)"
@@ -15,7 +16,7 @@
 
 locals {
   # The deployed functions (their Cloud Run services carry the same names).
-  alert_functions = ["fetchtickets", "fetchchats", "process"]
+  alert_functions = ["fetchtickets", "fetchchats", "process", "publish", "widgetapi"]
   # Push subscriptions that carry sync requests to the fetch functions (module arguments in
   # functions.tf), and the dead-letter pull subscription.
   sync_subscriptions        = ["sync-tickets-fetchtickets", "sync-chats-fetchchats"]
@@ -51,6 +52,7 @@ locals {
     deletions_held        = "resource.type=\"cloud_run_revision\" AND jsonPayload.event=\"deletions_held\""
     function_start_failed = "resource.type=\"cloud_run_revision\" AND ${local.function_service_selector} AND ((textPayload:\"Function error\" AND (textPayload:\"configuration:\" OR textPayload:\"secretmanager\" OR textPayload:\"secrets:\" OR textPayload:\"NewClient\" OR textPayload:\"NewService\")) OR textPayload:\"Container called exit\" OR textPayload:\"failed to start and listen\")"
     fetch_logs            = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=(\"fetchtickets\" OR \"fetchchats\")"
+    publish_failed        = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"publish\" AND jsonPayload.event=\"publish_failed\""
   }
 
   # Log-based metrics: name -> query and the label read from each entry.
@@ -456,6 +458,59 @@ resource "google_monitoring_alert_policy" "sync_request_stuck" {
          the "function cannot start" alert.
       3. `supportsync status` shows the run and its lease; `supportsync check` tests the tokens.
       4. After the fix the retried request succeeds on its own, or run `supportsync sync --source <source>`.
+    EOT
+  }
+
+  depends_on = [google_project_service.this]
+}
+
+resource "google_monitoring_alert_policy" "publish_dead_lettered" {
+  project               = var.project_id
+  display_name          = "supportsync: widget publish dead-lettered"
+  combiner              = "OR"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "dead-lettered messages on ${module.publish.subscription}"
+
+    condition_threshold {
+      filter          = "metric.type=\"pubsub.googleapis.com/subscription/dead_letter_message_count\" AND resource.type=\"pubsub_subscription\" AND resource.label.subscription_id=\"${module.publish.subscription}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_SUM"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    links {
+      display_name = "Cloud Functions"
+      url          = local.functions_url
+    }
+    subject = "supportsync: the widgets show older data (publish gave up)"
+    content = <<-EOT
+      publish failed ${var.max_delivery_attempts} times on a completed run, so the widgets still
+      serve the previous dataset (its as_of says how old). The message waits on
+      publish-dead-letter-inspect (kept 7 days); it needs no replay.
+
+      What to do:
+      1. Find the cause in [the publish log](${local.logs_url["publish_failed"]}) (event publish_failed):
+         the [sheet](${local.sheet_url}) no longer shared with fn-publish (Viewer), a renamed contract
+         column in Tickets or Chats, Sheets quota.
+      2. Fix it; the next completed run publishes again (or run one: `supportsync sync --source all --mode incremental`).
     EOT
   }
 

@@ -207,3 +207,104 @@ module "process" {
 
   depends_on = [google_project_service.this, google_firestore_database.default, google_pubsub_topic_iam_member.dead_letter_publisher, time_sleep.iam_propagation]
 }
+
+# Sheets -> the widget dataset in Firestore, after every completed run. One instance at a time
+# (a lease in Firestore also serializes publishes); it reads the Tickets and Chats tabs with
+# the spreadsheet shared as Viewer with its service account (output
+# publish_service_account_email) and writes widgets/... in Firestore.
+module "publish" {
+  source = "./modules/function"
+
+  name                  = "publish"
+  description           = "Google Sheets -> widget dataset in Firestore"
+  entry_point           = "Publish"
+  source_dir            = "${var.dist_dir}/functions/publish"
+  project_id            = local.function_defaults.project_id
+  region                = local.function_defaults.region
+  source_bucket         = local.function_defaults.source_bucket
+  build_service_account = local.function_defaults.build_service_account
+  build_dir             = local.function_defaults.build_dir
+
+  runtime            = "go126"
+  memory             = "1Gi"
+  timeout_seconds    = 540
+  min_instance_count = 0
+  max_instance_count = 1
+  concurrency        = 1
+
+  environment = merge(local.common_env, {
+    SPREADSHEET_ID = var.spreadsheet_id
+    # 400,000 rows read in pages of 25,000 peak well under this.
+    GOMEMLIMIT = "768MiB"
+  })
+  secret_files = local.team_file
+
+  project_roles = ["roles/datastore.user"]
+
+  # Bursts of completions collapse (a completion the dataset already reflects is skipped; one
+  # that finds another publish running is retried with backoff). A trigger that keeps failing
+  # goes to publish-dead-letter; the previous dataset keeps serving meanwhile.
+  push_subscription = {
+    name                       = "runs-completed-publish"
+    topic                      = google_pubsub_topic.this["runs-completed"].name
+    push_service_account       = google_service_account.push.email
+    ack_deadline_seconds       = 600
+    minimum_backoff            = "10s"
+    maximum_backoff            = "300s"
+    message_retention_duration = "86400s"
+    dead_letter_topic          = google_pubsub_topic.this["publish-dead-letter"].name
+    max_delivery_attempts      = var.max_delivery_attempts
+    pubsub_service_agent       = local.pubsub_service_agent
+  }
+
+  depends_on = [google_project_service.this, google_firestore_database.default, google_pubsub_topic_iam_member.publish_dead_letter_publisher, time_sleep.iam_propagation]
+}
+
+# The widget API (HTTP): the one function browsers reach, so its ingress is public and anyone
+# may invoke it; access is checked by the function itself (signed embed tokens, the admin key).
+# It only reads Firestore (the published dataset, runs and cursors).
+module "widgetapi" {
+  source = "./modules/function"
+
+  name                  = "widgetapi"
+  description           = "Widget data, status and embed tokens (HTTP)"
+  entry_point           = "WidgetAPI"
+  source_dir            = "${var.dist_dir}/functions/widgetapi"
+  project_id            = local.function_defaults.project_id
+  region                = local.function_defaults.region
+  source_bucket         = local.function_defaults.source_bucket
+  build_service_account = local.function_defaults.build_service_account
+  build_dir             = local.function_defaults.build_dir
+
+  runtime            = "go126"
+  memory             = "512Mi"
+  cpu                = "1"
+  timeout_seconds    = 60
+  min_instance_count = 0
+  max_instance_count = 10
+  concurrency        = 40
+  ingress_settings   = var.widgetapi_public ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
+  invokers           = var.widgetapi_public ? ["allUsers"] : []
+
+  environment = {
+    GOOGLE_CLOUD_PROJECT      = var.project_id
+    LOG_LEVEL                 = var.log_level
+    WIDGETAPI_ALLOWED_ORIGINS = join(",", var.widgetapi_allowed_origins)
+    WIDGETAPI_REFRESH_SECONDS = "5"
+    WIDGETAPI_STALE_MINUTES   = tostring(var.widgetapi_stale_minutes)
+  }
+  secret_environment = {
+    WIDGETAPI_ADMIN_KEY = {
+      secret  = google_secret_manager_secret.this["widgetapi_admin_key"].secret_id
+      version = google_secret_manager_secret_version.token["widgetapi_admin_key"].version
+    }
+    WIDGETAPI_SIGNING_KEYS = {
+      secret  = google_secret_manager_secret.this["widgetapi_signing_keys"].secret_id
+      version = google_secret_manager_secret_version.token["widgetapi_signing_keys"].version
+    }
+  }
+
+  project_roles = ["roles/datastore.viewer"]
+
+  depends_on = [google_project_service.this, google_firestore_database.default, time_sleep.iam_propagation]
+}

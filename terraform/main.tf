@@ -8,13 +8,19 @@ data "google_project" "this" {
 locals {
   # Topic names the code uses (TOPIC_* defaults). One resource per name; the functions get
   # publisher on exactly the topics they publish to.
-  topics = toset(["sync-tickets", "sync-chats", "raw-batches", "runs-completed", "dead-letter"])
+  # publish-dead-letter holds runs-completed messages publish gave up on: not replayed (the
+  # next completed run publishes again), kept a week for diagnosis.
+  topics = toset(["sync-tickets", "sync-chats", "raw-batches", "runs-completed", "dead-letter", "publish-dead-letter"])
 
   # Secret ids. The values come from variables and live in Secret Manager only.
   secrets = {
     hubspot_token = "hubspot-token"
     livechat_pat  = "livechat-pat"
     team_config   = "team-config"
+    # widgetapi: the admin key (reads everything, mints embed tokens) and the embed-token
+    # signing keys (id:secret[,id:secret], the first signs).
+    widgetapi_admin_key    = "widgetapi-admin-key"
+    widgetapi_signing_keys = "widgetapi-signing-keys"
   }
   # The tokens are write-only (never in the plan or the state); a new value is applied by
   # raising its *_version variable. The team config is not secret, so Terraform keeps it and
@@ -22,12 +28,16 @@ locals {
   # for_each iterates the versions (plain numbers): an ephemeral value may not decide which
   # resources exist, only fill a write-only argument.
   token_versions = {
-    hubspot_token = var.hubspot_token_version
-    livechat_pat  = var.livechat_pat_version
+    hubspot_token          = var.hubspot_token_version
+    livechat_pat           = var.livechat_pat_version
+    widgetapi_admin_key    = var.widgetapi_admin_key_version
+    widgetapi_signing_keys = var.widgetapi_signing_keys_version
   }
   token_values = {
-    hubspot_token = var.hubspot_token
-    livechat_pat  = var.livechat_pat
+    hubspot_token          = var.hubspot_token
+    livechat_pat           = var.livechat_pat
+    widgetapi_admin_key    = var.widgetapi_admin_key
+    widgetapi_signing_keys = var.widgetapi_signing_keys
   }
 
   team_config_file = "/etc/supportsync/team.yaml"
@@ -149,6 +159,33 @@ resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
   topic   = google_pubsub_topic.this["dead-letter"].name
   role    = "roles/pubsub.publisher"
   member  = "serviceAccount:${local.pubsub_service_agent}"
+}
+
+# Pub/Sub forwards runs-completed messages publish kept failing on to publish-dead-letter.
+resource "google_pubsub_topic_iam_member" "publish_dead_letter_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.this["publish-dead-letter"].name
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${local.pubsub_service_agent}"
+}
+
+# Dead-lettered publish triggers, kept a week for diagnosis (never replayed: obsolete once the
+# next run completes and publishes).
+resource "google_pubsub_subscription" "publish_dead_letter" {
+  project                    = var.project_id
+  name                       = "publish-dead-letter-inspect"
+  topic                      = google_pubsub_topic.this["publish-dead-letter"].id
+  ack_deadline_seconds       = 60
+  message_retention_duration = "604800s"
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
 }
 
 # Dead-lettered batches wait here for `supportsync replay` (pull; never expires). The ack

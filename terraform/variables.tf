@@ -268,7 +268,7 @@ variable "log_level" {
 }
 
 variable "widgetapi_public" {
-  description = "Whether the widget API (added with the widget issues) is public (allUsers invoker, embeddable) or behind IAM. Unused until widgetapi exists."
+  description = "Whether the widget API is public (all ingress, allUsers invoker: embeddable in HubSpot and browsers; access is checked by embed tokens and the admin key) or internal and behind IAM."
   type        = bool
   default     = true
 }
@@ -359,5 +359,73 @@ variable "operators" {
   validation {
     condition     = alltrue([for m in var.operators : can(regex("^(user|group|serviceAccount|domain):[^\\s]+$", m))])
     error_message = "operators must be IAM members such as user:alice@example.com or group:support-ops@example.com."
+  }
+}
+
+variable "widgetapi_admin_key" {
+  description = "widgetapi admin key (at least 32 characters; e.g. openssl rand -hex 32): Authorization: Bearer <key> reads every widget and the status and mints embed tokens. Stored in Secret Manager as widgetapi-admin-key; write-only, never in the plan or the state."
+  type        = string
+  sensitive   = true
+  ephemeral   = true
+
+  validation {
+    condition     = length(var.widgetapi_admin_key) >= 32
+    error_message = "widgetapi_admin_key must be at least 32 characters."
+  }
+}
+
+variable "widgetapi_admin_key_version" {
+  description = "Raise by one to store a new widgetapi_admin_key: the key is write-only (never in the state), so Terraform cannot see that it changed."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.widgetapi_admin_key_version >= 1 && floor(var.widgetapi_admin_key_version) == var.widgetapi_admin_key_version
+    error_message = "widgetapi_admin_key_version must be a whole number >= 1."
+  }
+}
+
+variable "widgetapi_signing_keys" {
+  description = "Embed-token signing keys, id:secret[,id:secret...] with secrets of at least 32 characters; the first signs new tokens and all verify (rotate by putting a new key first). Stored in Secret Manager as widgetapi-signing-keys; write-only, never in the plan or the state."
+  type        = string
+  sensitive   = true
+  ephemeral   = true
+
+  validation {
+    condition     = length([for k in split(",", var.widgetapi_signing_keys) : k if !can(regex("^[A-Za-z0-9_-]{1,32}:.{32,}$", trimspace(k)))]) == 0
+    error_message = "widgetapi_signing_keys must be id:secret[,id:secret...] with secrets of at least 32 characters."
+  }
+}
+
+variable "widgetapi_signing_keys_version" {
+  description = "Raise by one to store new widgetapi_signing_keys: the keys are write-only (never in the state), so Terraform cannot see that they changed."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.widgetapi_signing_keys_version >= 1 && floor(var.widgetapi_signing_keys_version) == var.widgetapi_signing_keys_version
+    error_message = "widgetapi_signing_keys_version must be a whole number >= 1."
+  }
+}
+
+variable "widgetapi_allowed_origins" {
+  description = "Browser origins allowed to call widgetapi from scripts (CORS), e.g. [\"https://app.hubspot.com\"]; iframes need none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length([for o in var.widgetapi_allowed_origins : o if !can(regex("^https?://[^/]+$", o))]) == 0
+    error_message = "widgetapi_allowed_origins must be origins like https://app.hubspot.com (no path)."
+  }
+}
+
+variable "widgetapi_stale_minutes" {
+  description = "The status reports a source stale when its last completed sync is older than this many minutes."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.widgetapi_stale_minutes >= 5 && var.widgetapi_stale_minutes <= 10080
+    error_message = "widgetapi_stale_minutes must be between 5 and 10080."
   }
 }

@@ -24,6 +24,8 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 	limits := fs.Bool("sandbox-limits", true, "apply HubSpot's and LiveChat's real rate limits in the sandbox")
 	latency := fs.Duration("sandbox-latency", 0, "delay every sandbox HubSpot and LiveChat answer by this much (a slow API)")
 	stall := fs.Duration("stall", 2*time.Minute, "fail a sync that makes no progress for this long")
+	widgetsAddr := fs.String("widgets-addr", "127.0.0.1:8080", "address widgetapi listens on")
+	serve := fs.Bool("serve", false, "with --once: after the sync and its publish, keep serving the widgets until interrupted")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -34,15 +36,29 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 	if *mode != "" && *mode != string(batch.Full) && *mode != string(batch.Incremental) {
 		return usageError{fmt.Errorf("--mode %q: want full or incremental", *mode)}
 	}
+	if *serve && !*once {
+		return usageError{fmt.Errorf("--serve goes with --once (without --once devstack always serves)")}
+	}
 	stack, err := devstack.Start(ctx, devstack.Options{
 		DataDir: *data, Getenv: getenv, Out: out, SandboxTickets: *tickets, SandboxChats: *chats, SandboxLimits: *limits,
 		SandboxLatency: *latency,
+		WidgetsAddr:    *widgetsAddr,
 	})
 	if err != nil {
 		return err
 	}
 	defer stack.Close()
+	fmt.Fprintf(out, "widgets on %s/widgets\n", stack.WidgetsURL())
+	if u, err := stack.MintURL(ctx, "tickets-created", nil, 24*time.Hour); err != nil {
+		fmt.Fprintln(out, "could not mint an example widget URL:", err)
+	} else {
+		fmt.Fprintf(out, "example widget data (signed, valid 24h): %s\n", u)
+	}
+	if getenv("WIDGETAPI_ADMIN_KEY") == "" {
+		fmt.Fprintf(out, "widget API admin key: WIDGETAPI_ADMIN_KEY in %s\n", stack.EnvPath())
+	}
 
+	var lastFinished time.Time
 	syncAll := func(m batch.Mode) error {
 		for _, src := range sources {
 			mm := m
@@ -54,14 +70,34 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 			}
 			sum, err := stack.Sync(ctx, src, mm, *stall)
 			printSummary(out, sum)
+			if sum.Run.Finished.After(lastFinished) {
+				lastFinished = sum.Run.Finished
+			}
 			if err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if err := syncAll(batch.Mode(*mode)); err != nil || *once {
+	if err := syncAll(batch.Mode(*mode)); err != nil {
 		return err
+	}
+	// publish runs after each completed run; wait until the widgets show this sync.
+	if p, err := stack.WaitPublished(ctx, lastFinished, 3*time.Minute); err != nil {
+		if *once {
+			return err
+		}
+		fmt.Fprintln(out, "publish:", err)
+	} else {
+		fmt.Fprintf(out, "widget dataset %s published: %d tickets, %d chats, as of %s\n", p.Version, p.Tickets, p.Chats, p.AsOf.Format(time.RFC3339))
+	}
+	if *once && !*serve {
+		return nil
+	}
+	if *once {
+		fmt.Fprintf(out, "serving the widgets on %s/widgets; Ctrl-C to stop\n", stack.WidgetsURL())
+		<-ctx.Done()
+		return nil
 	}
 	if stack.Sandbox.SheetPath != "" {
 		fmt.Fprintf(out, "the local sheet is %s\n", stack.Sandbox.SheetPath)

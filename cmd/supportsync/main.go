@@ -10,6 +10,7 @@
 //	supportsync lease release --source tickets|chats [--run RUN_ID] [--reason TEXT]
 //	supportsync cursor reset --source tickets|chats
 //	supportsync package [--out DIR] [function ...]
+//	supportsync token --widget ID [--from D --to D --pipeline P --agent A --source S] [--ttl 24h]
 //
 // Every command reads the same environment variables as the functions (see README).
 package main
@@ -39,6 +40,7 @@ commands:
   lease      release a source's stuck lease (lease release --source S)
   cursor     reset a source's cursor: its next run reads the whole window (cursor reset --source S)
   package    build each function's upload folder (vendored, content-hashed) for Terraform
+  token      mint a signed embed token for a widget and print its URL
 
 Run 'supportsync <command> -h' for the command's flags.
 `
@@ -73,6 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"lease":     cmdLease,
 		"cursor":    cmdCursor,
 		"package":   cmdPackage,
+		"token":     cmdToken,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

@@ -35,9 +35,11 @@ const (
 	NeedPubSub
 	// NeedFirestore requires GOOGLE_CLOUD_PROJECT.
 	NeedFirestore
+	// NeedWidgets requires WIDGETAPI_ADMIN_KEY and WIDGETAPI_SIGNING_KEYS.
+	NeedWidgets
 )
 
-var needNames = []string{"hubspot", "livechat", "sheets", "pubsub", "firestore"}
+var needNames = []string{"hubspot", "livechat", "sheets", "pubsub", "firestore", "widgets"}
 
 // String lists the parts, "hubspot|pubsub"; "none" for 0.
 func (n Need) String() string {
@@ -118,6 +120,25 @@ type Config struct {
 	LeaseTTL time.Duration
 	// LogLevel is LOG_LEVEL, one of debug, info, warn, error.
 	LogLevel string
+
+	// WidgetAdminKey is WIDGETAPI_ADMIN_KEY: a request bearing it reads everything and mints
+	// embed tokens.
+	WidgetAdminKey secrets.Secret
+	// WidgetSigningKeys is WIDGETAPI_SIGNING_KEYS: the embed-token keys, the first signs and
+	// every one verifies (rotation).
+	WidgetSigningKeys []SigningKey
+	// WidgetOrigins is WIDGETAPI_ALLOWED_ORIGINS: the browser origins allowed by CORS.
+	WidgetOrigins []string
+	// WidgetRefresh is WIDGETAPI_REFRESH_SECONDS: how often widgetapi checks the dataset version.
+	WidgetRefresh time.Duration
+	// WidgetStale is WIDGETAPI_STALE_MINUTES: a source whose cursor is older is stale.
+	WidgetStale time.Duration
+}
+
+// SigningKey is one embed-token key: its id (carried by tokens, for rotation) and secret.
+type SigningKey struct {
+	ID  string
+	Key secrets.Secret
 }
 
 // Var documents one environment variable.
@@ -164,6 +185,11 @@ var vars = []Var{
 	{Name: "BATCH_RECORDS", Default: "5000", Description: "Most records in one raw batch (1 to 100000)."},
 	{Name: "LEASE_MINUTES", Default: "30", Description: "Minutes a run's lease lasts (1 to 1440; longer than FETCH_BUDGET_SECONDS)."},
 	{Name: "LOG_LEVEL", Default: "info", Description: "Log level: debug, info, warn or error."},
+	{Name: "WIDGETAPI_ADMIN_KEY", Description: "widgetapi admin key (at least 32 characters): Authorization: Bearer <key> reads every widget and the status and mints embed tokens.", Secret: true, RequiredBy: NeedWidgets},
+	{Name: "WIDGETAPI_SIGNING_KEYS", Description: "Embed-token signing keys, id:secret[,id:secret...] (secrets of at least 32 characters); the first signs new tokens, every one verifies (rotation).", Secret: true, RequiredBy: NeedWidgets},
+	{Name: "WIDGETAPI_ALLOWED_ORIGINS", Description: "Browser origins allowed to call widgetapi (CORS), comma-separated, e.g. https://app.hubspot.com; empty allows none."},
+	{Name: "WIDGETAPI_REFRESH_SECONDS", Default: "5", Description: "How often widgetapi checks whether a new widget dataset was published, in seconds (1 to 300)."},
+	{Name: "WIDGETAPI_STALE_MINUTES", Default: "180", Description: "The status reports a source stale when its cursor is older than this many minutes (5 to 10080)."},
 }
 
 // Vars returns every variable Load reads, in a stable order.
@@ -391,6 +417,18 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 		l.bad("LOG_LEVEL", "%q is not debug, info, warn or error", lv)
 	}
 
+	c.WidgetAdminKey = secrets.Secret(l.get("WIDGETAPI_ADMIN_KEY"))
+	switch n := len(c.WidgetAdminKey); {
+	case n == 0 && need&NeedWidgets != 0:
+		l.bad("WIDGETAPI_ADMIN_KEY", "required for widgets")
+	case n > 0 && n < 32:
+		l.bad("WIDGETAPI_ADMIN_KEY", "shorter than 32 characters (value not shown)")
+	}
+	c.WidgetSigningKeys = l.signingKeys("WIDGETAPI_SIGNING_KEYS", need&NeedWidgets != 0)
+	c.WidgetOrigins = l.origins("WIDGETAPI_ALLOWED_ORIGINS")
+	c.WidgetRefresh = time.Duration(l.int("WIDGETAPI_REFRESH_SECONDS", 1, 300)) * time.Second
+	c.WidgetStale = l.minutes("WIDGETAPI_STALE_MINUTES", 5, 10080)
+
 	if err := errors.Join(l.errs...); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -436,6 +474,11 @@ func (c Config) String() string {
 		"BATCH_RECORDS":                  strconv.Itoa(c.BatchRecords),
 		"LEASE_MINUTES":                  strconv.Itoa(int(c.LeaseTTL / time.Minute)),
 		"LOG_LEVEL":                      c.LogLevel,
+		"WIDGETAPI_ADMIN_KEY":            c.WidgetAdminKey.String(),
+		"WIDGETAPI_SIGNING_KEYS":         signingKeysString(c.WidgetSigningKeys),
+		"WIDGETAPI_ALLOWED_ORIGINS":      strings.Join(c.WidgetOrigins, ","),
+		"WIDGETAPI_REFRESH_SECONDS":      strconv.Itoa(int(c.WidgetRefresh / time.Second)),
+		"WIDGETAPI_STALE_MINUTES":        strconv.Itoa(int(c.WidgetStale / time.Minute)),
 	}
 	var b strings.Builder
 	for _, v := range vars {
@@ -449,4 +492,62 @@ func (c Config) String() string {
 		fmt.Fprintf(&b, "%s=%s\n", v.Name, val)
 	}
 	return b.String()
+}
+
+var keyIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// signingKeys reads id:secret pairs, never echoing a secret.
+func (l *loader) signingKeys(name string, needed bool) []SigningKey {
+	s := l.get(name)
+	if s == "" {
+		if needed {
+			l.bad(name, "required for widgets")
+		}
+		return nil
+	}
+	var keys []SigningKey
+	seen := map[string]bool{}
+	for i, part := range strings.Split(s, ",") {
+		id, key, ok := strings.Cut(strings.TrimSpace(part), ":")
+		switch {
+		case !ok || !keyIDRE.MatchString(id):
+			l.bad(name, "entry %d is not id:secret with an id of 1 to 32 letters, digits, - or _ (value not shown)", i+1)
+			return nil
+		case len(key) < 32:
+			l.bad(name, "the secret of key %q is shorter than 32 characters", id)
+			return nil
+		case seen[id]:
+			l.bad(name, "key id %q is given twice", id)
+			return nil
+		}
+		seen[id] = true
+		keys = append(keys, SigningKey{ID: id, Key: secrets.Secret(key)})
+	}
+	return keys
+}
+
+func signingKeysString(keys []SigningKey) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return secrets.Redacted
+}
+
+// origins reads a comma-separated list of browser origins (scheme://host[:port]).
+func (l *loader) origins(name string) []string {
+	s := l.get(name)
+	if s == "" {
+		return nil
+	}
+	var out []string
+	for _, o := range strings.Split(s, ",") {
+		o = strings.TrimSpace(o)
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			l.bad(name, "%q is not an origin (scheme://host[:port], no path)", o)
+			continue
+		}
+		out = append(out, u.Scheme+"://"+strings.ToLower(u.Host))
+	}
+	return out
 }

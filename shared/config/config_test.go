@@ -50,6 +50,7 @@ func TestLoadDefaults(t *testing.T) {
 		BatchRecords:               5000,
 		LeaseTTL:                   30 * time.Minute,
 		LogLevel:                   "info",
+		WidgetRefresh:              5 * time.Second, WidgetStale: 3 * time.Hour,
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreFields(Config{}, "Team")); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -124,6 +125,7 @@ func TestLoadEverything(t *testing.T) {
 		BatchRecords:               100,
 		LeaseTTL:                   5 * time.Minute,
 		LogLevel:                   "warn",
+		WidgetRefresh:              5 * time.Second, WidgetStale: 3 * time.Hour,
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreFields(Config{}, "Team")); diff != "" {
 		t.Errorf("Load (-want +got):\n%s", diff)
@@ -347,8 +349,8 @@ func TestVars(t *testing.T) {
 	if diff := cmp.Diff(listed, read); diff != "" {
 		t.Errorf("Vars vs variables Load reads, in order (-vars +read):\n%s", diff)
 	}
-	if len(listed) != 28 {
-		t.Errorf("%d variables, want 28", len(listed))
+	if len(listed) != 33 {
+		t.Errorf("%d variables, want 33", len(listed))
 	}
 	// The defaults listed are the ones Load applies: loading them explicitly changes nothing.
 	defaults := map[string]string{}

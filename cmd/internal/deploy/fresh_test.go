@@ -270,7 +270,8 @@ func TestTerraformTokensWriteOnly(t *testing.T) {
 				return nil
 			}
 			for _, root := range traversalRoots(a.Expr) {
-				if (root == "local.token_values" || root == "var.hubspot_token" || root == "var.livechat_pat") && a.Name != "secret_data_wo" {
+				if (root == "local.token_values" || root == "var.hubspot_token" || root == "var.livechat_pat" ||
+					root == "var.widgetapi_admin_key" || root == "var.widgetapi_signing_keys") && a.Name != "secret_data_wo" {
 					t.Errorf("%s.%s: %s reads %s; only secret_data_wo may (write-only)", r.Labels[0], r.Labels[1], a.Name, root)
 				}
 			}
@@ -289,7 +290,7 @@ func TestTerraformTokensWriteOnly(t *testing.T) {
 	if _, ok := tokens.Body.Attributes["secret_data"]; ok {
 		t.Error("google_secret_manager_secret_version.token: secret_data is stored in the state; use secret_data_wo")
 	}
-	if got := keys(d.e.resources["google_secret_manager_secret_version"]["token"]); !slices.Equal(got, []string{"hubspot_token", "livechat_pat"}) {
+	if got := keys(d.e.resources["google_secret_manager_secret_version"]["token"]); !slices.Equal(got, []string{"hubspot_token", "livechat_pat", "widgetapi_admin_key", "widgetapi_signing_keys"}) {
 		t.Errorf("write-only token versions for %v", got)
 	}
 	if rv := requiredVersion(t, d.m); rv != ">= 1.11" {

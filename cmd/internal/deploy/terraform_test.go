@@ -36,6 +36,9 @@ var (
 			"BATCH_RECORDS", "LEASE_MINUTES", "LOG_LEVEL"},
 		"process": {"GOOGLE_CLOUD_PROJECT", "SPREADSHEET_ID", "TEAM_CONFIG", "RETENTION_DAYS",
 			"TOPIC_RUNS_COMPLETED", "LEASE_MINUTES", "LOG_LEVEL"},
+		"publish": {"GOOGLE_CLOUD_PROJECT", "SPREADSHEET_ID", "TEAM_CONFIG", "LOG_LEVEL"},
+		"widgetapi": {"GOOGLE_CLOUD_PROJECT", "WIDGETAPI_ADMIN_KEY", "WIDGETAPI_SIGNING_KEYS", "WIDGETAPI_ALLOWED_ORIGINS",
+			"WIDGETAPI_REFRESH_SECONDS", "WIDGETAPI_STALE_MINUTES", "LOG_LEVEL"},
 	}
 	// topicEnv maps each TOPIC_* variable to the topic name the code uses by default.
 	topicEnv = map[string]string{
@@ -50,21 +53,33 @@ var (
 		"fetchtickets": {"raw-batches", "sync-tickets"},
 		"fetchchats":   {"raw-batches", "sync-chats"},
 		"process":      {"runs-completed"},
+		"publish":      nil,
+		"widgetapi":    nil,
 	}
 	// wantTrigger is the topic whose push subscription feeds each function.
-	wantTrigger = map[string]string{"fetchtickets": "sync-tickets", "fetchchats": "sync-chats", "process": "raw-batches"}
+	wantTrigger = map[string]string{"fetchtickets": "sync-tickets", "fetchchats": "sync-chats", "process": "raw-batches",
+		"publish": "runs-completed"}
+	// wantDeadLetter is the dead-letter topic of each function whose trigger dead-letters.
+	wantDeadLetter = map[string]string{"process": "dead-letter", "publish": "publish-dead-letter"}
 	// wantAccessors lists, per secret id, the functions that read it: exactly those may.
 	wantAccessors = map[string][]string{
-		"hubspot-token": {"fetchtickets"},
-		"livechat-pat":  {"fetchchats"},
-		"team-config":   {"fetchchats", "fetchtickets", "process"},
+		"hubspot-token":          {"fetchtickets"},
+		"livechat-pat":           {"fetchchats"},
+		"team-config":            {"fetchchats", "fetchtickets", "process", "publish"},
+		"widgetapi-admin-key":    {"widgetapi"},
+		"widgetapi-signing-keys": {"widgetapi"},
 	}
 	// allowedProjectRoles are the only project-level roles granted to anyone.
 	// roles/storage.objectViewer is for the build account only (TestTerraformBuildReadsSources).
-	allowedProjectRoles = []string{"roles/datastore.user", "roles/logging.logWriter", "roles/artifactregistry.writer", "roles/storage.objectViewer"}
+	allowedProjectRoles = []string{"roles/datastore.user", "roles/datastore.viewer", "roles/logging.logWriter", "roles/artifactregistry.writer", "roles/storage.objectViewer"}
 	// allowedIAMRoles are roles/iam.* grants made on one service account, never project-wide:
 	// Token Creator for the Pub/Sub agent on the push account (TestTerraformPushTokenCreator).
 	allowedIAMRoles = []string{"roles/iam.serviceAccountTokenCreator"}
+	// wantProjectRoles are the project roles of each function: Firestore read-write, except
+	// widgetapi, which only reads.
+	wantProjectRoles = map[string][]string{"widgetapi": {"roles/datastore.viewer"}}
+	// publicFunctions are the functions browsers reach (public ingress, allUsers invoker).
+	publicFunctions = []string{"widgetapi"}
 	// platformEnv are variables the platform or the local tooling set, never Terraform.
 	platformEnv = []string{"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION", "FUNCTION_TARGET",
 		"PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "SHEETS_API_ENDPOINT"}
@@ -72,11 +87,13 @@ var (
 
 // testVars are values for the root variables that have no default.
 var testVars = map[string]cty.Value{
-	"project_id":          cty.StringVal("supportsync-test"),
-	"spreadsheet_id":      cty.StringVal("1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdef"),
-	"hubspot_token":       cty.StringVal("pat-test"),
-	"livechat_account_id": cty.StringVal("acc-1"),
-	"livechat_pat":        cty.StringVal("lc-test"),
+	"project_id":             cty.StringVal("supportsync-test"),
+	"spreadsheet_id":         cty.StringVal("1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdef"),
+	"hubspot_token":          cty.StringVal("pat-test"),
+	"livechat_account_id":    cty.StringVal("acc-1"),
+	"livechat_pat":           cty.StringVal("lc-test"),
+	"widgetapi_admin_key":    cty.StringVal("0123456789abcdef0123456789abcdef-admin"),
+	"widgetapi_signing_keys": cty.StringVal("k1:0123456789abcdef0123456789abcdef"),
 }
 
 // deployment is the evaluated root module.
@@ -460,10 +477,21 @@ func TestTerraformLeastPrivilege(t *testing.T) {
 		}
 	}
 	for fn, args := range d.functions {
-		for _, r := range stringList(args["project_roles"]) {
-			if r != "roles/datastore.user" {
-				t.Errorf("function %s: project role %q (functions need only roles/datastore.user project-wide)", fn, r)
+		want, ok := wantProjectRoles[fn]
+		if !ok {
+			want = []string{"roles/datastore.user"}
+		}
+		if got := stringList(args["project_roles"]); !slices.Equal(got, want) {
+			t.Errorf("function %s: project roles %v, want exactly %v", fn, got, want)
+		}
+		ingress, _ := str(args["ingress_settings"])
+		invokers := stringList(args["invokers"])
+		if slices.Contains(publicFunctions, fn) {
+			if ingress != "ALLOW_ALL" || !slices.Equal(invokers, []string{"allUsers"}) {
+				t.Errorf("function %s: ingress %q, invokers %v; it is the public widget API (ALLOW_ALL, allUsers)", fn, ingress, invokers)
 			}
+		} else if ingress == "ALLOW_ALL" || len(invokers) > 0 {
+			t.Errorf("function %s: ingress %q, invokers %v; only %v are public", fn, ingress, invokers, publicFunctions)
 		}
 	}
 	// The module's project roles come from its variable, its publisher bindings are topic-level.
@@ -566,18 +594,38 @@ func TestTerraformSubscriptions(t *testing.T) {
 			t.Errorf("function %s: push_subscription.push_service_account not set", fn)
 		}
 	}
-	if p, ok := d.functions["process"]; ok {
+	for fn, want := range wantDeadLetter {
+		p, ok := d.functions[fn]
+		if !ok {
+			continue
+		}
 		sub := p["push_subscription"]
 		dlt, _ := str(mustGet(sub, "dead_letter_topic"))
-		if dlt != "dead-letter" {
-			t.Errorf("process: dead_letter_topic %q, want dead-letter", dlt)
+		if dlt != want {
+			t.Errorf("%s: dead_letter_topic %q, want %s", fn, dlt, want)
 		}
 		if n, ok := num(mustGet(sub, "max_delivery_attempts")); !ok || n < 5 || n > 100 {
-			t.Errorf("process: max_delivery_attempts %d must be set, 5-100", n)
+			t.Errorf("%s: max_delivery_attempts %d must be set, 5-100", fn, n)
 		}
 		if agent := mustGet(sub, "pubsub_service_agent"); agent.IsNull() {
-			t.Error("process: pubsub_service_agent must be set for dead-lettering")
+			t.Errorf("%s: pubsub_service_agent must be set for dead-lettering", fn)
 		}
+		var grant bool
+		for _, b := range d.instances("google_pubsub_topic_iam_member") {
+			topic, _ := str(mustGet(b, "topic"))
+			role, _ := str(mustGet(b, "role"))
+			grant = grant || (topic == want && role == "roles/pubsub.publisher")
+		}
+		if !grant {
+			t.Errorf("%s: the Pub/Sub service agent has no publisher binding on %s", fn, want)
+		}
+	}
+	if p, ok := d.functions["publish"]; ok {
+		if n, _ := num(p["max_instance_count"]); n != 1 {
+			t.Errorf("publish: max_instance_count %d, want 1 (one publish at a time)", n)
+		}
+	}
+	if p, ok := d.functions["process"]; ok {
 		if n, _ := num(p["max_instance_count"]); n != 1 {
 			t.Errorf("process: max_instance_count %d, want 1 (Sheets writes are serialized)", n)
 		}

@@ -60,6 +60,8 @@ type Options struct {
 	MaxDeliveryAttempts int
 	// ExtraEnv is added to every function's environment (tests use it to tune budgets).
 	ExtraEnv map[string]string
+	// WidgetsAddr is where widgetapi listens (default 127.0.0.1:8080; port 0 picks one).
+	WidgetsAddr string
 }
 
 // Stack is a running local pipeline.
@@ -77,6 +79,9 @@ type Stack struct {
 	procs     map[string]*exec.Cmd
 	closers   []func()
 	closeOnce sync.Once
+	// adminKeyMade is set when devstack made the widgetapi admin key (then it goes in the env
+	// file; a key the caller gave does not).
+	adminKeyMade bool
 }
 
 func (o *Options) defaults() {
@@ -106,6 +111,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxDeliveryAttempts == 0 {
 		o.MaxDeliveryAttempts = 5
+	}
+	if o.WidgetsAddr == "" {
+		o.WidgetsAddr = "127.0.0.1:8080"
 	}
 }
 
@@ -152,6 +160,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.Sandbox = sb
 	s.closers = append(s.closers, sb.Close)
+	if err := s.widgetKeys(); err != nil {
+		return nil, err
+	}
 
 	// Clients for the stack itself (topics, subscriptions, waiting on runs).
 	for k, v := range s.Env {
@@ -220,7 +231,8 @@ func (s *Stack) EnvPath() string { return filepath.Join(s.opts.DataDir, EnvFile)
 func (s *Stack) writeEnvFile() error {
 	var b strings.Builder
 	b.WriteString("# Written by supportsync devstack: source this file to point other commands at the running stack.\n")
-	keys := []string{"GOOGLE_CLOUD_PROJECT", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "SPREADSHEET_ID", "SHEETS_API_ENDPOINT"}
+	keys := []string{"GOOGLE_CLOUD_PROJECT", "PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "SPREADSHEET_ID", "SHEETS_API_ENDPOINT",
+		"WIDGETAPI_URL", "WIDGETAPI_ADMIN_KEY"}
 	if s.Sandbox.HubSpot != nil { // sandbox credentials are not secrets; real ones stay out of the file
 		keys = append(keys, "HUBSPOT_API_BASE_URL", "HUBSPOT_TOKEN")
 	}
@@ -228,7 +240,14 @@ func (s *Stack) writeEnvFile() error {
 		keys = append(keys, "LIVECHAT_API_BASE_URL", "LIVECHAT_ACCOUNT_ID", "LIVECHAT_PAT")
 	}
 	for _, k := range keys {
-		if v := s.Env[k]; v != "" {
+		v := s.Env[k]
+		switch {
+		case k == "WIDGETAPI_URL":
+			v = s.WidgetsURL()
+		case k == "WIDGETAPI_ADMIN_KEY" && !s.adminKeyMade:
+			v = "" // the caller's own key stays out of the file
+		}
+		if v != "" {
 			fmt.Fprintf(&b, "export %s=%q\n", k, v)
 		}
 	}
@@ -248,22 +267,45 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startFunctions starts one child process per function and waits until each answers.
+// startFunctions starts one child process per function and waits until each answers: the
+// event functions on free loopback ports, widgetapi on the widgets address.
 func (s *Stack) startFunctions(ctx context.Context) error {
 	for _, f := range Functions {
-		port, err := freePort()
-		if err != nil {
-			return err
+		host, port := "127.0.0.1", 0
+		if f.HTTP {
+			h, p, err := net.SplitHostPort(s.opts.WidgetsAddr)
+			if err != nil {
+				return fmt.Errorf("--widgets-addr %q: %w", s.opts.WidgetsAddr, err)
+			}
+			if host = h; host == "" {
+				host = "127.0.0.1"
+			}
+			if port, err = strconv.Atoi(p); err != nil {
+				return fmt.Errorf("--widgets-addr %q: bad port", s.opts.WidgetsAddr)
+			}
+			if l, err := net.Listen("tcp", net.JoinHostPort(host, p)); err != nil {
+				return fmt.Errorf("widgets address %s is not free (--widgets-addr): %w", s.opts.WidgetsAddr, err)
+			} else {
+				if port == 0 {
+					port = l.Addr().(*net.TCPAddr).Port
+				}
+				l.Close()
+			}
+		} else {
+			var err error
+			if port, err = freePort(); err != nil {
+				return err
+			}
 		}
-		if err := s.startFunction(ctx, f, port); err != nil {
+		if err := s.startFunction(ctx, f, host, port); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// startFunction starts one function's child process on port and waits until it answers.
-func (s *Stack) startFunction(ctx context.Context, f Function, port int) error {
+// startFunction starts one function's child process on host:port and waits until it answers.
+func (s *Stack) startFunction(ctx context.Context, f Function, host string, port int) error {
 	exe := s.opts.Executable
 	if exe == "" {
 		var err error
@@ -281,7 +323,7 @@ func (s *Stack) startFunction(ctx context.Context, f Function, port int) error {
 		return err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(env, ChildEnv+"=1", "FUNCTION_TARGET="+f.Entry, "PORT="+strconv.Itoa(port))
+	cmd.Env = append(env, ChildEnv+"=1", "FUNCTION_TARGET="+f.Entry, "PORT="+strconv.Itoa(port), HostEnv+"="+host)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -294,7 +336,11 @@ func (s *Stack) startFunction(ctx context.Context, f Function, port int) error {
 		_ = cmd.Wait()
 		logFile.Close()
 	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	dial := host
+	if dial == "0.0.0.0" || dial == "::" {
+		dial = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(dial, strconv.Itoa(port))
 	s.Env["FUNCTION_URL_"+strings.ToUpper(f.Name)] = url
 	if err := waitHTTP(ctx, url, 30*time.Second); err != nil {
 		return fmt.Errorf("function %s did not start (log %s): %w", f.Name, logPath, err)
@@ -319,7 +365,8 @@ func (s *Stack) RestartFunction(ctx context.Context, name string) error {
 	}
 	for _, f := range Functions {
 		if f.Name == name {
-			return s.startFunction(ctx, f, port)
+			host := cmd.Env[len(cmd.Env)-1][len(HostEnv)+1:]
+			return s.startFunction(ctx, f, host, port)
 		}
 	}
 	return fmt.Errorf("no function %s", name)
@@ -331,6 +378,9 @@ func waitHTTP(ctx context.Context, url string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	addr := strings.TrimPrefix(url, "http://")
+	if strings.HasPrefix(addr, "[") {
+		addr = strings.TrimSuffix(addr, "/")
+	}
 	var d net.Dialer
 	for {
 		c, err := d.DialContext(ctx, "tcp", addr)
@@ -358,6 +408,9 @@ func (s *Stack) wire(ctx context.Context) error {
 		}
 	}
 	for _, f := range Functions {
+		if f.HTTP {
+			continue
+		}
 		topic := s.topic(f.TopicVar, f.TopicDefault)
 		sub := bus.Subscription{
 			Name:         f.Name + "-push",

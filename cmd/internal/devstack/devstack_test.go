@@ -73,6 +73,7 @@ func startStackWith(t *testing.T, o Options, env map[string]string) *Stack {
 	defer cancel()
 	o.DataDir, o.Getenv, o.Out, o.Executable = t.TempDir(), func(k string) string { return vars[k] }, &syncWriter{t: t}, exe
 	o.Seed, o.MinBackoff, o.MaxDeliveryAttempts = 42, 500*time.Millisecond, 5
+	o.WidgetsAddr = "127.0.0.1:0"
 	s, err := Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)

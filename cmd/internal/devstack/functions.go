@@ -12,6 +12,8 @@ import (
 	_ "supportsync.dev/functions/fetchchats"
 	_ "supportsync.dev/functions/fetchtickets"
 	_ "supportsync.dev/functions/process"
+	_ "supportsync.dev/functions/publish"
+	_ "supportsync.dev/functions/widgetapi"
 )
 
 // Function is one Cloud Function as the local stack runs it: a child process serving the
@@ -26,6 +28,9 @@ type Function struct {
 	Source batch.Source
 	// DeadLetter gives the subscription the dead-letter topic and bounded delivery attempts.
 	DeadLetter bool
+	// HTTP marks an HTTP function (widgetapi): no trigger topic, served on the widgets
+	// address.
+	HTTP bool
 }
 
 // Functions are the functions the stack runs.
@@ -33,6 +38,10 @@ var Functions = []Function{
 	{Name: "fetchtickets", Entry: "FetchTickets", TopicVar: "TOPIC_SYNC_TICKETS", TopicDefault: "sync-tickets", Source: batch.Tickets},
 	{Name: "fetchchats", Entry: "FetchChats", TopicVar: "TOPIC_SYNC_CHATS", TopicDefault: "sync-chats", Source: batch.Chats},
 	{Name: "process", Entry: "Process", TopicVar: "TOPIC_RAW_BATCHES", TopicDefault: "raw-batches", DeadLetter: true},
+	// publish runs after every completed run (retried with backoff while another publish
+	// holds the lease); a failing publish leaves the previous dataset serving.
+	{Name: "publish", Entry: "Publish", TopicVar: "TOPIC_RUNS_COMPLETED", TopicDefault: "runs-completed"},
+	{Name: "widgetapi", Entry: "WidgetAPI", HTTP: true},
 }
 
 // Sources lists the sources the stack can sync, in sync order.
@@ -50,12 +59,20 @@ func Sources() []batch.Source {
 // supportsync binary (or a test binary) checks it first thing and calls ServeFunction.
 const ChildEnv = "SUPPORTSYNC_SERVE_FUNCTION"
 
-// ServeFunction serves the function named by FUNCTION_TARGET on 127.0.0.1:$PORT until the
-// process is killed. It is what a devstack child process runs.
+// HostEnv names the address a child process listens on (default 127.0.0.1).
+const HostEnv = "SUPPORTSYNC_SERVE_HOST"
+
+// ServeFunction serves the function named by FUNCTION_TARGET on $SUPPORTSYNC_SERVE_HOST
+// (default 127.0.0.1):$PORT until the process is killed. It is what a devstack child process
+// runs.
 func ServeFunction() error {
 	port := os.Getenv("PORT")
 	if port == "" || os.Getenv("FUNCTION_TARGET") == "" {
 		return fmt.Errorf("serve function: PORT and FUNCTION_TARGET must be set")
 	}
-	return funcframework.StartHostPort("127.0.0.1", port)
+	host := os.Getenv(HostEnv)
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return funcframework.StartHostPort(host, port)
 }

@@ -1,0 +1,67 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestWidgetVariables checks widgetapi's variables: parsed when good, every problem named at
+// once when bad, and no secret in an error or in String.
+func TestWidgetVariables(t *testing.T) {
+	key := strings.Repeat("k", 32)
+	good := map[string]string{
+		"GOOGLE_CLOUD_PROJECT":      "p",
+		"WIDGETAPI_ADMIN_KEY":       "admin-" + key,
+		"WIDGETAPI_SIGNING_KEYS":    "k2:" + key + "2, k1:" + key + "1",
+		"WIDGETAPI_ALLOWED_ORIGINS": "https://app.hubspot.com, http://LOCALHOST:3000",
+	}
+	c, err := Load(env(good), NeedFirestore|NeedWidgets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.WidgetAdminKey) != "admin-"+key || len(c.WidgetSigningKeys) != 2 || c.WidgetSigningKeys[0].ID != "k2" ||
+		string(c.WidgetSigningKeys[1].Key) != key+"1" {
+		t.Errorf("parsed %+v", c)
+	}
+	if d := cmp.Diff([]string{"https://app.hubspot.com", "http://localhost:3000"}, c.WidgetOrigins); d != "" {
+		t.Errorf("origins (-want +got):\n%s", d)
+	}
+	if s := c.String(); strings.Contains(s, key) {
+		t.Errorf("String shows a secret:\n%s", s)
+	}
+
+	_, err = Load(env(map[string]string{"GOOGLE_CLOUD_PROJECT": "p"}), NeedFirestore|NeedWidgets)
+	for _, want := range []string{"WIDGETAPI_ADMIN_KEY: required", "WIDGETAPI_SIGNING_KEYS: required"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing keys: %v, want %q", err, want)
+		}
+	}
+	bad := map[string]string{
+		"WIDGETAPI_ADMIN_KEY":       "short-secret-value",
+		"WIDGETAPI_SIGNING_KEYS":    "k1:" + key + ",nocolon-secret-value-here-xxxxxxxxxxxxxxx",
+		"WIDGETAPI_ALLOWED_ORIGINS": "https://ok.example, ftp://x, https://a.example/path",
+		"WIDGETAPI_REFRESH_SECONDS": "0",
+		"WIDGETAPI_STALE_MINUTES":   "x",
+	}
+	_, err = Load(env(bad), 0)
+	if err == nil {
+		t.Fatal("bad widget variables: no error")
+	}
+	for _, want := range []string{"WIDGETAPI_ADMIN_KEY: shorter than 32", "WIDGETAPI_SIGNING_KEYS: entry 2", `"ftp://x" is not an origin`,
+		`"https://a.example/path" is not an origin`, "WIDGETAPI_REFRESH_SECONDS", "WIDGETAPI_STALE_MINUTES"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+	for _, secret := range []string{"short-secret-value", "nocolon-secret", key} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("error shows a secret: %v", err)
+		}
+	}
+	_, err = Load(env(map[string]string{"WIDGETAPI_SIGNING_KEYS": "a:" + key + ",a:" + key}), 0)
+	if err == nil || !strings.Contains(err.Error(), `key id "a" is given twice`) {
+		t.Errorf("duplicate key id: %v", err)
+	}
+}
