@@ -27,7 +27,7 @@ import (
 type Sink interface {
 	Ensure(ctx context.Context, schemas ...table.Schema) error
 	Upsert(ctx context.Context, s table.Schema, rows []table.Row, remove []string) (sheets.Result, error)
-	Prune(ctx context.Context, s table.Schema, keep func(table.Row) bool) (int, error)
+	Prune(ctx context.Context, s table.Schema, pol sheets.PrunePolicy) (sheets.PruneResult, error)
 	Append(ctx context.Context, s table.Schema, rows []table.Row) error
 	Rows(ctx context.Context, s table.Schema) ([]table.Row, error)
 	Requests() (reads, writes int64)
@@ -158,6 +158,11 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 		return out, err
 	}
 	up, err := s.Sink.Upsert(ctx, norm.Schema, res.Rows, res.Excluded)
+	if refused(err) {
+		// A retry cannot help until a person acts: fail the run with the reason in Sync_Log.
+		b.Error = err.Error()
+		return s.failRun(ctx, out, b)
+	}
 	if err != nil {
 		return out, err
 	}
@@ -206,31 +211,26 @@ func (s *Service) maybeFinish(ctx context.Context, out Outcome, run state.Run, s
 	}
 	r0, w0 := s.Sink.Requests()
 	final := run.Counts
-	keep := s.retentionKeep(schema)
-	if batch.Mode(run.Mode) == batch.Full {
-		seen, err := s.Store.SeenKeys(ctx, run.ID)
-		if err != nil {
-			return out, err
-		}
-		inWindow := keep
-		keep = func(r table.Row) bool {
-			_, ok := seen[r.Key()]
-			return ok && inWindow(r)
-		}
-	}
-	deleted, err := s.Sink.Prune(ctx, schema, keep)
+	pr, err := s.prune(ctx, run, schema, b)
 	if err != nil {
 		return out, err
 	}
-	final.Deleted += deleted
+	final.Deleted += pr.Deleted()
 	finished := s.now()
 	msg := fmt.Sprintf("%d warnings", final.Warnings)
 	if !b.WindowFrom.IsZero() {
 		msg = fmt.Sprintf("window %s to %s; %s", b.WindowFrom.UTC().Format(time.RFC3339), b.WindowTo.UTC().Format(time.RFC3339), msg)
 	}
+	status := "completed"
+	if pr.Held > 0 {
+		status = "held"
+		msg = heldMessage(pr, schema.Tab) + "; " + msg
+		s.log().Warn("deletions held", "event", "deletions_held", "run_id", run.ID, "source", run.Source,
+			"tab", schema.Tab, "held", pr.Held, "rows", pr.Rows)
+	}
 	r1, w1 := s.Sink.Requests()
 	final.SheetsRequests += int((r1 - r0) + (w1 - w0))
-	if err := s.appendLog(ctx, run, "completed", final, finished, msg); err != nil {
+	if err := s.appendLog(ctx, run, status, final, finished, msg); err != nil {
 		return out, err
 	}
 	done, _, err := s.Store.CompleteRun(ctx, run.ID, final, msg)
@@ -244,22 +244,6 @@ func (s *Service) maybeFinish(ctx context.Context, out Outcome, run state.Run, s
 		"sheets_requests", final.SheetsRequests, "seconds", finished.Sub(run.Started).Seconds())
 	s.announce(ctx, done)
 	return out, nil
-}
-
-// retentionKeep keeps rows whose date column is inside the retention window (or empty: a row
-// whose date could not be read is kept rather than guessed old).
-func (s *Service) retentionKeep(schema table.Schema) func(table.Row) bool {
-	if schema.DateColumn < 0 || s.Retention <= 0 {
-		return func(table.Row) bool { return true }
-	}
-	cutoff := s.now().Add(-s.Retention)
-	return func(r table.Row) bool {
-		if schema.DateColumn >= len(r) {
-			return true
-		}
-		c := r[schema.DateColumn]
-		return c.Kind != table.DateTime || !c.T.Before(cutoff)
-	}
 }
 
 // failRun records a fetch failure: Sync_Log row, run failed, cursor untouched.

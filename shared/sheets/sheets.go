@@ -122,6 +122,7 @@ type Sink struct {
 	log            *slog.Logger
 	maxCells       int
 	maxBytes       int
+	pageRows       int
 	maxAttempts    int
 	initialBackoff time.Duration
 	maxBackoff     time.Duration
@@ -142,7 +143,7 @@ func New(svc *sheets.Service, spreadsheetID string, loc *time.Location, opts ...
 	}
 	k := &Sink{
 		svc: svc, id: spreadsheetID, loc: loc, log: slog.Default(),
-		maxCells: DefaultMaxCells, maxBytes: DefaultMaxBytes, maxAttempts: DefaultMaxAttempts,
+		maxCells: DefaultMaxCells, maxBytes: DefaultMaxBytes, maxAttempts: DefaultMaxAttempts, pageRows: DefaultPageRows,
 		initialBackoff: time.Second, maxBackoff: 32 * time.Second,
 		ids: map[string]int64{}, tabs: map[string]*sync.Mutex{},
 	}

@@ -78,7 +78,16 @@ func (f *Fake) batchUpdate(id string, r *http.Request) (any, *apiError) {
 			}
 			replies[i] = rep
 		}
-		return map[string]any{"spreadsheetId": id, "replies": replies}, nil
+		out := map[string]any{"spreadsheetId": id, "replies": replies}
+		if req.IncludeSpreadsheetInResponse {
+			// The spreadsheet as it is right after the batch, limited to responseRanges.
+			ss, e := spreadsheetJSON(t.b, req.ResponseRanges, req.ResponseIncludeGridData)
+			if e != nil {
+				return nil, e
+			}
+			out["updatedSpreadsheet"] = ss
+		}
+		return out, nil
 	})
 }
 
@@ -128,6 +137,12 @@ func (t *txn) apply(i int, r *sheets.Request) (any, *apiError) {
 		default:
 			return nil, errorf(400, "Invalid %s: dimension must be ROWS or COLUMNS", at("appendDimension"))
 		}
+	case r.AddProtectedRange != nil:
+		return t.addProtectedRange(at("addProtectedRange"), r.AddProtectedRange)
+	case r.DeleteProtectedRange != nil:
+		return nil, t.deleteProtectedRange(at("deleteProtectedRange"), r.DeleteProtectedRange)
+	case r.CopyPaste != nil:
+		return nil, t.copyPaste(at("copyPaste"), r.CopyPaste)
 	case r.UpdateDimensionProperties != nil:
 		u := r.UpdateDimensionProperties
 		if u.Range != nil {
@@ -169,6 +184,7 @@ func (t *txn) addSheet(at string, a *sheets.AddSheetRequest) (any, *apiError) {
 		}
 		s.Frozen = g.FrozenRowCount
 	}
+	s.Hidden = p.Hidden
 	if s.Frozen >= s.RowCount {
 		return nil, errorf(400, "Invalid %s: frozen rows must be fewer than the rows", at)
 	}
@@ -208,11 +224,14 @@ func (t *txn) updateSheetProperties(at string, u *sheets.UpdateSheetPropertiesRe
 			s.ColCount = g.ColumnCount
 		case "gridProperties":
 			s.Frozen, s.RowCount, s.ColCount = g.FrozenRowCount, g.RowCount, g.ColumnCount
+		case "hidden":
+			s.Hidden = u.Properties.Hidden
 		}
 	}
 	if s.RowCount < 1 || s.ColCount < 1 || s.Frozen >= s.RowCount {
 		return errorf(400, "Invalid %s: bad grid properties", at)
 	}
+	s.shrink()
 	return nil
 }
 
