@@ -42,9 +42,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/sheets/v4"
 	"supportsync.dev/shared/table"
 )
@@ -156,7 +158,8 @@ func (k *Sink) open(ctx context.Context, s table.Schema, id int64) (window, erro
 		}
 	}
 	if !found {
-		return w, fmt.Errorf("tab %q (sheet id %d) is not in the spreadsheet", s.Tab, id)
+		// A 400, as the API answers a request naming a deleted tab, so onTab ensures it again.
+		return w, &googleapi.Error{Code: http.StatusBadRequest, Message: fmt.Sprintf("tab %q (sheet id %d) is not in the spreadsheet", s.Tab, id)}
 	}
 	if w.scratch < 0 {
 		// A person deleted the scratch tab: add it back (rare, one more write).
@@ -254,6 +257,8 @@ type touched struct {
 // outcome is what a round's verification found.
 type outcome struct {
 	applied bool
+	// refused is the 400 that refused a write: nothing was applied.
+	refused error
 	// okUpdate / okDelete mark the ops that landed on the rows they were computed for.
 	okUpdate, okDelete []bool
 	// restore holds records whose contract cells a misplaced update overwrote (by key, the
@@ -261,6 +266,8 @@ type outcome struct {
 	// whole (user columns included).
 	restore  map[string]*sheets.RowData
 	reinsert []*sheets.RowData
+	// blankHit is set when a misplaced update wrote into a row without a key.
+	blankHit bool
 }
 
 // nonce returns a fresh random marker for a write.
@@ -306,8 +313,8 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, w window, o 
 			Fields:     "gridProperties.rowCount,gridProperties.columnCount",
 		}},
 		{UpdateCells: &sheets.UpdateCellsRequest{
-			Range: &sheets.GridRange{SheetId: w.scratch, StartRowIndex: 0, EndRowIndex: 1, StartColumnIndex: 0, EndColumnIndex: 1},
-			Rows:  []*sheets.RowData{{Values: []*sheets.CellData{{UserEnteredValue: &sheets.ExtendedValue{StringValue: &mark}}}}},
+			Range:  &sheets.GridRange{SheetId: w.scratch, StartRowIndex: 0, EndRowIndex: 1, StartColumnIndex: 0, EndColumnIndex: 1},
+			Rows:   []*sheets.RowData{{Values: []*sheets.CellData{{UserEnteredValue: &sheets.ExtendedValue{StringValue: &mark}}}}},
 			Fields: "userEnteredValue",
 		}},
 	}
@@ -388,6 +395,12 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, w window, o 
 		}
 	default:
 		k.close(ctx, w)
+		var ge *googleapi.Error
+		if errors.As(err, &ge) && ge.Code == http.StatusBadRequest {
+			// Refused whole (a batchUpdate is atomic), as when a person deleted rows the
+			// write addresses: recompute from a fresh read.
+			return outcome{refused: err}, nil
+		}
 		return outcome{}, err
 	}
 	if len(keys) == 0 || keyOf(keys[0]) != mark {
@@ -486,6 +499,9 @@ func (k *Sink) verify(ctx context.Context, s table.Schema, w window, t []touched
 		}
 		if t[i].update >= 0 {
 			// The update landed on another row: restore that record's contract cells.
+			if key == "" {
+				out.blankHit = true
+			}
 			if key != "" {
 				cells := make([]*sheets.CellData, ncols-1)
 				for c := 1; c < ncols; c++ {

@@ -55,6 +55,8 @@ type pending struct {
 	// to append, by key (see outcome).
 	restore  map[string]*sheets.RowData
 	reinsert []*sheets.RowData
+	// wide is set once a misplaced update landed on a row without a key.
+	wide bool
 }
 
 // source says where a planned op comes from, to account for it once it is verified.
@@ -98,7 +100,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 		if err != nil {
 			return res, err
 		}
-		header, keys, err := k.readKeys(ctx, s, w)
+		header, keys, err := k.readKeys(ctx, s, w, p.wide)
 		if err != nil {
 			k.close(ctx, w)
 			return res, err
@@ -117,6 +119,9 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 			return res, err
 		}
 		if !out.applied {
+			if out.refused != nil && round >= maxRounds-2 {
+				return res, out.refused
+			}
 			continue
 		}
 		for i, ok := range out.okUpdate {
@@ -147,6 +152,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 				return slices.ContainsFunc(adds, func(a source) bool { return a.restore && a.key == rowKey(rd) })
 			})
 		}
+		p.wide = p.wide || out.blankHit
 		for key, rd := range out.restore {
 			if _, ok := p.want[key]; !ok && !p.removed[key] {
 				p.restore[key] = rd
@@ -159,9 +165,15 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 	}
 }
 
-// readKeys opens the header and the key column; keys[i] is the key of grid row i+1.
-func (k *Sink) readKeys(ctx context.Context, s table.Schema, w window) (header []any, keys []string, err error) {
-	header, _, err = k.scan(ctx, s.Tab, []int{0}, w.tab.rows, func(i int, vals []any) {
+// readKeys reads the header and the key column; keys[i] is the key of grid row i+1. With wide
+// it reads the second column too, so rows with contract values but a blank key below the last
+// key (a misplaced update's trace) are found as blank rows, and deleted.
+func (k *Sink) readKeys(ctx context.Context, s table.Schema, w window, wide bool) (header []any, keys []string, err error) {
+	cols := []int{0}
+	if wide && len(s.Columns) > 1 {
+		cols = append(cols, 1)
+	}
+	header, _, err = k.scan(ctx, s.Tab, cols, w.tab.rows, func(i int, vals []any) {
 		keys = append(keys, keyOf(vals[0]))
 	})
 	return header, keys, err
@@ -461,9 +473,31 @@ func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePol
 			return res, err
 		}
 		if !out.applied {
+			if out.refused != nil && round >= maxRounds-2 {
+				return res, out.refused
+			}
 			continue
 		}
-		reinsert = out.reinsert
+		// Put back the rows a misplaced delete removed, unless the policy removes them anyway.
+		reinsert = reinsert[:0]
+		for _, rd := range out.reinsert {
+			r := PruneRow{Key: rowKey(rd)}
+			if s.DateColumn > 0 && s.DateColumn < len(rd.Values) && rd.Values[s.DateColumn] != nil {
+				if c := decode(extValue(rd.Values[s.DateColumn].UserEnteredValue), table.DateTime, k.loc); c.Kind == table.DateTime {
+					r.Date = c.T
+				}
+			}
+			switch {
+			case r.Key == "":
+				reinsert = append(reinsert, rd)
+			case pol.Expired != nil && pol.Expired(r):
+				res.Expired++
+			case pol.Unseen != nil && !held && pol.Unseen(r):
+				res.Unseen++
+			default:
+				reinsert = append(reinsert, rd)
+			}
+		}
 		for i, ok := range out.okDelete {
 			switch {
 			case !ok:
