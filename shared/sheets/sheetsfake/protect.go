@@ -447,3 +447,32 @@ func (f *Fake) SetGrid(spreadsheetID, tab string, rows, cols int64) error {
 	f.changed(spreadsheetID)
 	return nil
 }
+
+// Fill types rows of values (nil, string, float64, int or bool; strings stored as text) into a
+// tab from grid row index from, column A on, growing the grid, as a person pasting a block: a
+// fast way for tests to give a tab many rows. DateTime formats are not set: format the
+// columns first (a tab made by the Sink has them).
+func (f *Fake) Fill(spreadsheetID, tab string, from int64, rows [][]any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := f.tab(spreadsheetID, tab)
+	if err != nil {
+		return err
+	}
+	s.RowCount = max(s.RowCount, from+int64(len(rows)))
+	for i, r := range rows {
+		s.ColCount = max(s.ColCount, int64(len(r)))
+		for j, v := range r {
+			if v == nil {
+				continue
+			}
+			if n, ok := v.(int); ok {
+				v = float64(n)
+			}
+			c := s.cell(from+int64(i), int64(j))
+			c.Value, c.Formula = v, false
+		}
+	}
+	f.changed(spreadsheetID)
+	return nil
+}
