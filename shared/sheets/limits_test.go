@@ -149,3 +149,30 @@ func TestCellBudget(t *testing.T) {
 		t.Errorf("no warning near the limit; logs:\n%s", logs.String())
 	}
 }
+
+// TestColumnsMovedDuringTheWriteAreReported: the owner (whom protection does not stop) inserts a
+// column between the Sink's read and its write; the write's own response shows the header moved
+// and the Sink says so rather than carrying on.
+func TestColumnsMovedDuringTheWriteAreReported(t *testing.T) {
+	ctx := context.Background()
+	sink, srv := setup(t)
+	if _, err := sink.Upsert(ctx, small, []table.Row{row("a", "A", "2026-01-01 00:00:00", 1, true)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	srv.OnRequest(func(c sheetsfake.Call) {
+		if n++; n == 3 {
+			if err := srv.InsertColumns(sheetID, "T", sheetsfake.Owner, 1, 1); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	_, err := sink.Upsert(ctx, small, []table.Row{row("a", "A2", "2026-01-02 00:00:00", 2, false)}, nil)
+	var he *sheets.HeaderError
+	if !errors.As(err, &he) || !strings.Contains(err.Error(), "columns moved while the batch was written") {
+		t.Fatalf("error %v, want a *sheets.HeaderError saying columns moved", err)
+	}
+	if prot, _ := srv.Protections(sheetID, "T"); len(prot) != 0 {
+		t.Errorf("protections left: %q", prot)
+	}
+}

@@ -365,7 +365,7 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, w window, o 
 
 	snap := fmt.Sprintf("%s!A1:A%d", quoteTab(ScratchTab), len(t)+1)
 	body := &sheets.BatchUpdateSpreadsheetRequest{Requests: reqs, IncludeSpreadsheetInResponse: true,
-		ResponseIncludeGridData: true, ResponseRanges: []string{snap}}
+		ResponseIncludeGridData: true, ResponseRanges: []string{snap, quoteTab(s.Tab) + "!1:1"}}
 	var resp *sheets.BatchUpdateSpreadsheetResponse
 	err := k.callRetrying(ctx, true, "spreadsheets.batchUpdate", unapplied, func() (err error) {
 		resp, err = k.svc.Spreadsheets.BatchUpdate(k.id, body).Context(ctx).Do()
@@ -375,6 +375,13 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, w window, o 
 	switch {
 	case err == nil:
 		keys = snapshotKeys(resp)
+		// The owner may insert or move columns even in a protected tab: the header as it is
+		// right after the write says whether the cells went into the contract columns.
+		if herr := checkHeader(s, headerOf(resp, s.Tab)); herr != nil {
+			k.log.ErrorContext(ctx, "sheets: columns moved while a batch was written", "event", "sheets_columns_moved",
+				"tab", s.Tab, "error", herr)
+			return outcome{}, fmt.Errorf("columns moved while the batch was written (check the rows written last): %w", herr)
+		}
 	case retryable(err) && ctx.Err() == nil:
 		// Maybe applied: the nonce says. Never resend the positional write.
 		k.log.WarnContext(ctx, "sheets: a write may have been applied; checking before anything else", "tab", s.Tab, "error", err)
@@ -428,6 +435,33 @@ func snapshotKeys(resp *sheets.BatchUpdateSpreadsheetResponse) []any {
 				var v any
 				if rd != nil && len(rd.Values) > 0 && rd.Values[0] != nil {
 					v = extValue(rd.Values[0].UserEnteredValue)
+				}
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// headerOf returns a tab's header row from a write's response.
+func headerOf(resp *sheets.BatchUpdateSpreadsheetResponse, tab string) []any {
+	if resp == nil || resp.UpdatedSpreadsheet == nil {
+		return nil
+	}
+	for _, sh := range resp.UpdatedSpreadsheet.Sheets {
+		if sh.Properties == nil || sh.Properties.Title != tab {
+			continue
+		}
+		var out []any
+		for _, gd := range sh.Data {
+			if gd.StartRow != 0 || len(gd.RowData) == 0 || gd.RowData[0] == nil {
+				continue
+			}
+			for _, cd := range gd.RowData[0].Values {
+				var v any
+				if cd != nil {
+					v = extValue(cd.UserEnteredValue)
 				}
 				out = append(out, v)
 			}

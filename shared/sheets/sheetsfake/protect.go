@@ -476,3 +476,24 @@ func (f *Fake) Fill(spreadsheetID, tab string, from int64, rows [][]any) error {
 	f.changed(spreadsheetID)
 	return nil
 }
+
+// InsertColumns inserts n blank columns before column index at, as a person would.
+func (f *Fake) InsertColumns(spreadsheetID, tab string, who Editor, at, n int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, err := f.personTab(spreadsheetID, tab, who, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	if at < 0 || at > s.ColCount || n <= 0 {
+		return fmt.Errorf("sheetsfake: cannot insert %d columns at %d in %q", n, at, tab)
+	}
+	s.ColCount += n
+	for i, row := range s.Rows {
+		if at < int64(len(row)) {
+			s.Rows[i] = append(row[:at:at], append(make([]Cell, n), row[at:]...)...)
+		}
+	}
+	f.changed(spreadsheetID)
+	return nil
+}
