@@ -12,13 +12,16 @@ import (
 
 // Ensure makes sure every schema's tab exists with its header. Missing tabs are added with a
 // bold, frozen header row and the column formats (date-times yyyy-mm-dd hh:mm:ss, numbers,
-// texts as plain text); a tab whose header row is blank gets the header; blank header cells
+// texts as plain text), exactly as wide as their contract (every grid cell counts against the
+// workbook's 10,000,000); a tab whose header row is blank gets the header; blank header cells
 // after the ones that match are filled in. A header that names other columns than the contract
 // is an error that names the tab and the columns, and nothing is changed. Header cells to the
-// right of the contract columns are the user's and are fine.
+// right of the contract columns are the user's and are fine; empty columns beyond the contract
+// and the user's columns are deleted. The hidden scratch tab (ScratchTab) is added if missing.
 //
-// It costs one metadata read, one header read when some tabs exist, and one write when
-// something is missing. Tabs already ensured by this Sink cost nothing.
+// It costs one metadata read, one header read when some tabs exist, one read of the columns
+// beyond the headers when a tab has some, and one write when something is missing. Tabs already
+// ensured by this Sink cost nothing (the header is checked again before every batch).
 func (k *Sink) Ensure(ctx context.Context, schemas ...table.Schema) error {
 	k.ensureMu.Lock()
 	defer k.ensureMu.Unlock()

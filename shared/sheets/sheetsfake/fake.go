@@ -1,14 +1,20 @@
 // Package sheetsfake is an in-process Google Sheets API v4 server for tests and the local
 // sandbox. It speaks the REST wire format the google.golang.org/api/sheets/v4 client sends —
-// spreadsheets.get, spreadsheets.batchUpdate (addSheet, deleteSheet, updateSheetProperties,
-// repeatCell, updateCells, appendCells, deleteDimension, insertDimension, appendDimension,
-// updateDimensionProperties) and the values get / batchGet / update / batchUpdate / append
+// spreadsheets.get (ranges, includeGridData), spreadsheets.batchUpdate (addSheet, deleteSheet,
+// updateSheetProperties, repeatCell, updateCells, appendCells, deleteDimension,
+// insertDimension, appendDimension, updateDimensionProperties, addProtectedRange,
+// deleteProtectedRange, copyPaste; includeSpreadsheetInResponse with responseRanges and
+// responseIncludeGridData) and the values get / batchGet / update / batchUpdate / append
 // calls — with the real API's semantics: sub-requests apply in order and atomically, omitted
 // numeric fields mean 0, grids grow on append, and errors use Google's JSON error shape.
+// Fields masks are not applied (answers are a superset of what a mask keeps).
 //
 // Test hooks read a tab as typed cells or display strings, type into cells like a user,
-// inject 429 / 5xx faults, simulate the per-minute write quota and count requests. Open keeps
-// the state in a directory (a JSON snapshot plus an .xlsx copy of each spreadsheet).
+// play people editing between a client's requests (OnRequest with SortRows, InsertRows,
+// DeleteRows, InsertColumns — stopped by protected ranges unless done as the Owner), inject
+// 429 / 5xx faults, including a request applied and then answered 500 (FailAfterApply),
+// simulate the per-minute write quota and count requests. Open keeps the state in a
+// directory (a JSON snapshot plus an .xlsx copy of each spreadsheet).
 package sheetsfake
 
 import (
