@@ -10,8 +10,8 @@
 //
 // A Sink assumes it is the only program writing its spreadsheet's contract columns: the process
 // runs single-instance (one run per source at a time), and inside the process the Sink
-// serializes the calls on each tab with a mutex, so calls on different tabs may run
-// concurrently.
+// serializes the calls on each tab with a mutex; calls on different tabs may run concurrently,
+// except their positional writes (Upsert, Prune), which share the scratch tab.
 package sheets
 
 import (
@@ -137,6 +137,7 @@ type Sink struct {
 	reads, writes atomic.Int64
 
 	ensureMu sync.Mutex // serializes Ensure
+	writeMu  sync.Mutex // serializes the positional writes of every tab: they share the scratch tab
 	mu       sync.Mutex // guards ids and tabs
 	ids      map[string]int64
 	tabs     map[string]*sync.Mutex

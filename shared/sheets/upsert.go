@@ -66,6 +66,8 @@ type source struct {
 }
 
 func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []table.Row, remove []string) (Result, error) {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
 	var res Result
 	enc := newEncoder(s)
 	p := pending{want: map[string]*sheets.RowData{}, removed: map[string]bool{}, restore: map[string]*sheets.RowData{}}
@@ -386,6 +388,8 @@ func (k *Sink) Prune(ctx context.Context, s table.Schema, pol PrunePolicy) (Prun
 }
 
 func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePolicy) (PruneResult, error) {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
 	var res PruneResult
 	cols := []int{0}
 	if s.DateColumn > 0 {
@@ -553,21 +557,6 @@ func (k *Sink) Rows(ctx context.Context, s table.Schema) ([]table.Row, error) {
 	return rows, nil
 }
 
-// readColumn reads one column below the header, unformatted, in one request.
-func (k *Sink) readColumn(ctx context.Context, tab, col string) ([]any, error) {
-	vr, err := k.readRange(ctx, fmt.Sprintf("%s!%s2:%s", quoteTab(tab), col, col))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(vr.Values))
-	for i, r := range vr.Values {
-		if len(r) > 0 {
-			out[i] = r[0]
-		}
-	}
-	return out, nil
-}
-
 // readRows reads and decodes the contract columns below the header, in one request.
 func (k *Sink) readRows(ctx context.Context, s table.Schema) ([]table.Row, error) {
 	last := colName(len(s.Columns) - 1)
@@ -658,12 +647,8 @@ func (w *writer) rows(data []*sheets.RowData, mk func(off int, part []*sheets.Ro
 	}
 }
 
-// flush sends the batches in order, one batchUpdate each.
-func (k *Sink) flush(ctx context.Context, w *writer) error {
-	return k.flushWith(ctx, w, retryable)
-}
-
-// flushWith is flush with the retry decision given (Append passes unapplied).
+// flushWith sends the batches in order, one batchUpdate each, retrying the errors retry accepts
+// (Append passes unapplied).
 func (k *Sink) flushWith(ctx context.Context, w *writer, retry func(error) bool) error {
 	for _, reqs := range w.batches {
 		if len(reqs) == 0 {
