@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/sheets/sheetsfake"
@@ -401,4 +402,70 @@ func TestSortBetweenReadAndWriteIsRepaired(t *testing.T) {
 			t.Errorf("row %q: want name %s beside note %q", r, wantName, "note "+r[0])
 		}
 	}
+}
+
+// TestShuffleDuringALargeBatch: a 20,000-row tab with a note beside every record; the owner
+// shuffles it between the read and the write of a batch of 3,000 scattered updates, 500 new
+// records and 200 removals. Every value ends beside its own note, nothing is duplicated or lost.
+func TestShuffleDuringALargeBatch(t *testing.T) {
+	ctx := context.Background()
+	sink, srv := setup(t)
+	m := &model{version: map[string]int{}, note: map[string]bool{}}
+	const n = 20_000
+	var rows []table.Row
+	for i := range n {
+		key := fmt.Sprintf("k%05d", i)
+		rows = append(rows, chaosRow(key, 1))
+		m.version[key] = 1
+	}
+	if _, err := sink.Upsert(ctx, small, rows, nil); err != nil {
+		t.Fatal(err)
+	}
+	widen(t, srv, small.Tab, 1)
+	notes := make([][]any, n)
+	for i := range notes {
+		key := fmt.Sprintf("k%05d", i)
+		notes[i] = []any{nil, nil, nil, nil, nil, "note of " + key}
+		m.note[key] = true
+	}
+	if err := srv.Fill(sheetID, small.Tab, 1, notes); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	var batch []table.Row
+	var remove []string
+	for _, i := range rng.Perm(n)[:3200] {
+		key := fmt.Sprintf("k%05d", i)
+		if len(remove) < 200 {
+			remove = append(remove, key)
+			delete(m.version, key)
+			delete(m.note, key)
+			continue
+		}
+		m.version[key] = 2
+		batch = append(batch, chaosRow(key, 2))
+	}
+	for i := n; i < n+500; i++ {
+		key := fmt.Sprintf("k%05d", i)
+		m.version[key] = 1
+		batch = append(batch, chaosRow(key, 1))
+	}
+	calls := 0
+	srv.OnRequest(func(c sheetsfake.Call) {
+		if calls++; calls == 3 {
+			if err := srv.SortRows(sheetID, small.Tab, sheetsfake.Owner, 0, rng); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	start := time.Now()
+	res, err := sink.Upsert(ctx, small, batch, remove)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Updated != 3000 || res.Inserted != 500 || res.Deleted != 200 {
+		t.Errorf("result %+v, want 3000 updated, 500 inserted, 200 deleted", res)
+	}
+	t.Logf("%d requests (a shuffle between read and write), %v", calls, time.Since(start).Round(time.Millisecond))
+	m.check(t, srv, small.Tab, "after the shuffled batch", false)
 }

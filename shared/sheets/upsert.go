@@ -160,7 +160,13 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 				p.restore[key] = rd
 			}
 		}
-		p.reinsert = append(p.reinsert, out.reinsert...)
+		for _, rd := range out.reinsert {
+			if p.removed[rowKey(rd)] {
+				res.Deleted++ // a misplaced delete removed a record that was to be removed
+				continue
+			}
+			p.reinsert = append(p.reinsert, rd)
+		}
 		if complete && !slices.Contains(out.okDelete, false) && len(p.want)+len(p.restore)+len(p.reinsert) == 0 {
 			return res, nil
 		}
