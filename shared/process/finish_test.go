@@ -258,4 +258,15 @@ func TestHeaderChangedByAPersonStopsTheBatch(t *testing.T) {
 	if prot, _ := e.srv.Protections(spreadsheet, "Chats"); len(prot) != 0 {
 		t.Errorf("protections left: %q", prot)
 	}
+	// A cold instance (a new Sink) finds it when it ensures the tabs: the same failed run,
+	// not a batch retried until it is dead-lettered.
+	api, err := sheets.NewService(context.Background(), e.srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Sink = sheets.New(api, spreadsheet, e.svc.Team.Location, sheets.WithLogger(e.svc.Log))
+	r = e.run(t, "h-2", batch.Incremental, false, chats(0, 10, now.Add(-20*time.Minute)))
+	if r[colStatus] != "failed" || !strings.Contains(r[colMessage], `column C is "Start time", want "Started"`) {
+		t.Errorf("cold instance: Sync_Log row %q, want failed naming column C", r)
+	}
 }

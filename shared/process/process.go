@@ -154,7 +154,10 @@ func (s *Service) Handle(ctx context.Context, data []byte) (Outcome, error) {
 	}
 
 	r0, w0 := s.Sink.Requests()
-	if err := s.Sink.Ensure(ctx, s.tabs()...); err != nil {
+	if err := s.Sink.Ensure(ctx, s.tabs()...); refused(err) {
+		b.Error = err.Error()
+		return s.failRun(ctx, out, b)
+	} else if err != nil {
 		return out, err
 	}
 	up, err := s.Sink.Upsert(ctx, norm.Schema, res.Rows, res.Excluded)
@@ -255,7 +258,7 @@ func (s *Service) failRun(ctx context.Context, out Outcome, b *batch.Batch) (Out
 	if !ok {
 		run = state.Run{ID: b.RunID, Source: string(b.Source), Mode: string(b.Mode), Started: b.RunStarted}
 	}
-	if err := s.Sink.Ensure(ctx, s.tabs()...); err != nil {
+	if err := s.Sink.Ensure(ctx, table.SyncLog); err != nil { // the log alone: another tab may be what failed
 		return out, err
 	}
 	if err := s.appendLog(ctx, run, "failed", run.Counts, s.now(), b.Error); err != nil {

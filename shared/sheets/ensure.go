@@ -2,6 +2,7 @@ package sheets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -86,7 +87,7 @@ func (k *Sink) Ensure(ctx context.Context, schemas ...table.Schema) error {
 
 	var reqs []*sheets.Request
 	ids := map[string]int64{}
-	var problems []string
+	var problems []error
 	if props[ScratchTab] == nil {
 		reqs = append(reqs, scratchSheet(newSheetID(used)))
 	}
@@ -108,7 +109,7 @@ func (k *Sink) Ensure(ctx context.Context, schemas ...table.Schema) error {
 		have := headers[s.Tab]
 		from, diff := compareHeader(s, have)
 		if len(diff) > 0 {
-			problems = append(problems, fmt.Sprintf("tab %q: header differs from the contract in %s", s.Tab, strings.Join(diff, ", ")))
+			problems = append(problems, &HeaderError{Tab: s.Tab, Problems: diff})
 			continue
 		}
 		if p.GridProperties != nil && p.GridProperties.ColumnCount < int64(len(s.Columns)) {
@@ -130,7 +131,7 @@ func (k *Sink) Ensure(ctx context.Context, schemas ...table.Schema) error {
 		}
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("sheets: ensure: %s (fix or rename the tab; nothing was changed)", strings.Join(problems, "; "))
+		return fmt.Errorf("sheets: ensure: %w", errors.Join(problems...))
 	}
 	if len(reqs) > 0 {
 		err := k.call(ctx, true, "spreadsheets.batchUpdate", func() error {

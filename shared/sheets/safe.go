@@ -72,7 +72,7 @@ type HeaderError struct {
 }
 
 func (e *HeaderError) Error() string {
-	return fmt.Sprintf("sheets: tab %q: header differs from the contract in %s (nothing was written; restore the header)",
+	return fmt.Sprintf("tab %q: header differs from the contract in %s (nothing was written; restore the header)",
 		e.Tab, strings.Join(e.Problems, ", "))
 }
 
@@ -84,7 +84,7 @@ type CellLimitError struct {
 }
 
 func (e *CellLimitError) Error() string {
-	return fmt.Sprintf("sheets: writing to %q needs %d more cells, but the spreadsheet has %d of its %d cells (%d left): "+
+	return fmt.Sprintf("writing to %q needs %d more cells, but the spreadsheet has %d of its %d cells (%d left): "+
 		"delete old rows or unused tabs, or shorten the retention", e.Tab, e.Need, e.Used, e.Limit, max(e.Limit-e.Used, 0))
 }
 
