@@ -220,3 +220,56 @@ func metricsHeap() uint64 {
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
+
+// BenchmarkUpsertInto400k measures one batch of 10,000 rows (5,000 updates scattered over the
+// tab, 5,000 new) into a Chats tab of 400,000 rows: the peak live heap above the heap before the
+// batch (the batch's rows included), and the requests. The fake runs in a child process.
+//
+//	go test -run '^$' -bench UpsertInto400k -benchtime 1x ./shared/sheets/
+func BenchmarkUpsertInto400k(b *testing.B) {
+	const n = 400_000
+	ctx := context.Background()
+	for range b.N {
+		b.StopTimer()
+		url := fakeProcess(b, n)
+		svc, err := sheets.NewService(ctx, url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sink := sheets.New(svc, sheetID, halifax)
+		if err := sink.Ensure(ctx, table.Chats); err != nil {
+			b.Fatal(err)
+		}
+		base := at(benchBase)
+		runtime.GC()
+		before := metricsHeap()
+		b.StartTimer()
+		stop := peakHeap()
+		rows := make([]table.Row, 0, 10_000)
+		for i := range 10_000 {
+			id := i * 80 // scattered over the tab
+			if i >= 5_000 {
+				id = n + i
+			}
+			r := make(table.Row, len(table.Chats.Columns))
+			r[0], r[1] = table.TextCell(fmt.Sprintf("T%08d", id)), table.TextCell(fmt.Sprintf("C%08d", id))
+			r[2], r[5], r[6] = table.TimeCell(base.Add(-time.Duration(id)*time.Minute)), table.TextCell("Sales"), table.TextCell("Human")
+			rows = append(rows, r)
+		}
+		r0, w0 := sink.Requests()
+		res, err := sink.Upsert(ctx, table.Chats, rows, nil)
+		peak, total := stop()
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, w := sink.Requests()
+		if res.Updated != 5_000 || res.Inserted != 5_000 {
+			b.Fatalf("result %+v, want 5,000 updated and 5,000 inserted", res)
+		}
+		b.ReportMetric(float64(peak-before)/(1<<20), "peak-heap-MiB")
+		b.ReportMetric(float64(total)/(1<<20), "peak-go-total-MiB")
+		b.ReportMetric(float64(r-r0), "reads")
+		b.ReportMetric(float64(w-w0), "writes")
+	}
+}
