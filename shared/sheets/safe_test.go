@@ -31,10 +31,11 @@ type person struct {
 	base int64 // the fake's request count when the call started
 	at   int64 // fire before the at-th request of the call (from 1); 0 = never
 	act  func(n int64) error
-	// fault makes the at-th request apply and then answer 500 instead of editing.
-	fault bool
-	fired bool
-	err   error
+	// fault makes the at-th request apply and then answer 500 instead of editing, or with
+	// refuse, answer 503 without applying it.
+	fault, refuse bool
+	fired         bool
+	err           error
 }
 
 func (p *person) arm(at int64, fault bool, act func(n int64) error) {
@@ -52,7 +53,10 @@ func (p *person) hook(c sheetsfake.Call) {
 	}
 	p.fired = true
 	if p.fault {
-		if c.Write {
+		switch {
+		case p.refuse:
+			p.srv.Fail(1, 503)
+		case c.Write:
 			p.srv.FailAfterApply(1, 500)
 		}
 		return
@@ -138,6 +142,9 @@ func TestPeopleEditWhileTheSinkWrites(t *testing.T) {
 			var opts []sheets.Option
 			if os.Getenv("SHEETS_DEBUG") != "" {
 				opts = append(opts, sheets.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
+			}
+			if seed%2 == 1 {
+				opts = append(opts, sheets.WithPageRows(16)) // reads in pages, edits between them
 			}
 			sink, srv := setup(t, opts...)
 			p := &person{t: t, srv: srv, tab: small.Tab}
@@ -241,6 +248,7 @@ func TestPeopleEditWhileTheSinkWrites(t *testing.T) {
 					}
 				}
 				p.arm(when, fault, act)
+				p.refuse = rng.IntN(3) == 0
 				name := fmt.Sprintf("op %d (person %d as %v before request %d, fault %v)", op, kind, who, when, fault)
 				if pruning {
 					// Prune the rows of a few days.
@@ -299,7 +307,7 @@ func TestPeopleEditWhileTheSinkWrites(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d seeds: %d edits between read and write by the owner, %d edits refused by protection, %d apply-then-500 faults",
+	t.Logf("%d seeds: %d edits between read and write by the owner, %d edits refused by protection, %d faults (5xx, a third of them before applying)",
 		seeds, slips, refused, faults)
 }
 
