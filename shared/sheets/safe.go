@@ -277,9 +277,11 @@ func nonce() string {
 	return "supportsync " + hex.EncodeToString(b[:])
 }
 
-// write sends one round's ops in one batchUpdate, with the snapshot and the unprotect, and
-// verifies them. dataRows is how many rows the data has below the header.
-func (k *Sink) write(ctx context.Context, s table.Schema, id int64, w window, o ops, dataRows int64) (outcome, error) {
+// write sends ops in one batchUpdate, with the snapshot and, when last, the unprotect, and
+// verifies them. dataRows is how many rows the data has below the header. A write that
+// applied updates w's grid sizes.
+func (k *Sink) write(ctx context.Context, s table.Schema, id int64, wp *window, o ops, dataRows int64, last bool) (outcome, error) {
+	w := *wp
 	ncols := int64(len(s.Columns))
 	width := w.tab.cols
 	if width < ncols {
@@ -361,7 +363,9 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, w window, o 
 		reqs = append(reqs, &sheets.Request{AppendCells: &sheets.AppendCellsRequest{SheetId: id, Rows: o.appends,
 			Fields: "userEnteredValue,userEnteredFormat.numberFormat"}})
 	}
-	reqs = append(reqs, unprotect(w)...)
+	if last {
+		reqs = append(reqs, unprotect(w)...)
+	}
 
 	snap := fmt.Sprintf("%s!A1:A%d", quoteTab(ScratchTab), len(t)+1)
 	body := &sheets.BatchUpdateSpreadsheetRequest{Requests: reqs, IncludeSpreadsheetInResponse: true,
@@ -414,6 +418,12 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, w window, o 
 		return outcome{}, fmt.Errorf("spreadsheets.batchUpdate: the scratch tab %q does not hold this write's nonce", ScratchTab)
 	}
 	keys = keys[1:]
+	// The grids as the write left them, for the budget of a next write in the same window.
+	wp.grids[w.scratch] = grid{int64(len(t)) + 1, width}
+	if need := 1 + dataRows + int64(len(o.appends)) - int64(len(o.deletes)); need > w.tab.rows {
+		wp.tab.rows = need
+		wp.grids[id] = wp.tab
+	}
 	return k.verify(ctx, s, w, t, o, keys, len(t), width)
 }
 

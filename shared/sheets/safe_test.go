@@ -144,7 +144,10 @@ func TestPeopleEditWhileTheSinkWrites(t *testing.T) {
 				opts = append(opts, sheets.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))))
 			}
 			if seed%2 == 1 {
-				opts = append(opts, sheets.WithPageRows(16)) // reads in pages, edits between them
+				opts = append(opts, sheets.WithPageRows(16)) // the key column in several ranges
+			}
+			if seed%3 == 2 {
+				opts = append(opts, sheets.WithMaxCells(24)) // writes in chunks, edits between them
 			}
 			sink, srv := setup(t, opts...)
 			p := &person{t: t, srv: srv, tab: small.Tab}

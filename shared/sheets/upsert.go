@@ -111,65 +111,84 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 			k.close(ctx, w)
 			return res, err
 		}
-		o, ups, adds, removals, complete := k.plan(s, p, keys)
-		if o.empty() {
-			k.close(ctx, w)
-			return res, nil
-		}
-		out, err := k.write(ctx, s, id, w, o, int64(len(keys)))
-		if err != nil {
-			return res, err
-		}
-		if !out.applied {
-			if out.refused != nil && round >= maxRounds-2 {
-				return res, out.refused
+		// Write in chunks within one request's budget. A chunk without deletions leaves every
+		// position as it was (appends land after the data), so the next chunk goes out in the
+		// same window, without protecting and reading again; the last one removes the
+		// protection. A chunk that found rows moved ends the round.
+		added := 0
+		for {
+			o, ups, adds, removals, complete := k.plan(s, p, keys)
+			if o.empty() {
+				k.close(ctx, w)
+				return res, nil
 			}
+			last := complete || len(o.deletes) > 0
+			out, err := k.write(ctx, s, id, &w, o, int64(len(keys)+added), last)
+			if err != nil {
+				return res, err
+			}
+			if !out.applied {
+				if out.refused != nil && round >= maxRounds-2 {
+					return res, out.refused
+				}
+				break
+			}
+			res.account(&p, out, ups, adds, removals)
+			clean := !slices.Contains(out.okDelete, false) && !slices.Contains(out.okUpdate, false)
+			if complete && clean && len(p.want)+len(p.restore)+len(p.reinsert) == 0 {
+				return res, nil
+			}
+			if last || !clean {
+				break
+			}
+			added += len(o.appends)
+		}
+	}
+}
+
+// account records what a verified write did: the ops that landed are done (and counted), the
+// repairs it found are pending.
+func (res *Result) account(p *pending, out outcome, ups, adds []source, removals []bool) {
+	for i, ok := range out.okUpdate {
+		if !ok {
 			continue
 		}
-		for i, ok := range out.okUpdate {
-			if !ok {
-				continue
-			}
-			if src := ups[i]; src.restore {
-				delete(p.restore, src.key)
-			} else {
-				delete(p.want, src.key)
-				res.Updated++
-			}
-		}
-		for i, ok := range out.okDelete {
-			if ok && removals[i] {
-				res.Deleted++
-			}
-		}
-		for _, src := range adds {
-			if src.restore {
-				continue
-			}
+		if src := ups[i]; src.restore {
+			delete(p.restore, src.key)
+		} else {
 			delete(p.want, src.key)
-			res.Inserted++
+			res.Updated++
 		}
-		if len(adds) > 0 {
-			p.reinsert = slices.DeleteFunc(p.reinsert, func(rd *sheets.RowData) bool {
-				return slices.ContainsFunc(adds, func(a source) bool { return a.restore && a.key == rowKey(rd) })
-			})
+	}
+	for i, ok := range out.okDelete {
+		if ok && removals[i] {
+			res.Deleted++
 		}
-		p.wide = p.wide || out.blankHit
-		for key, rd := range out.restore {
-			if _, ok := p.want[key]; !ok && !p.removed[key] {
-				p.restore[key] = rd
-			}
+	}
+	for _, src := range adds {
+		if src.restore {
+			continue
 		}
-		for _, rd := range out.reinsert {
-			if p.removed[rowKey(rd)] {
-				res.Deleted++ // a misplaced delete removed a record that was to be removed
-				continue
-			}
-			p.reinsert = append(p.reinsert, rd)
+		delete(p.want, src.key)
+		res.Inserted++
+	}
+	if len(adds) > 0 {
+		p.reinsert = slices.DeleteFunc(p.reinsert, func(rd *sheets.RowData) bool {
+			return slices.ContainsFunc(adds, func(a source) bool { return a.restore && a.key == rowKey(rd) })
+		})
+	}
+	p.wide = p.wide || out.blankHit
+	for key, rd := range out.restore {
+		if _, ok := p.want[key]; !ok && !p.removed[key] {
+			p.restore[key] = rd
 		}
-		if complete && !slices.Contains(out.okDelete, false) && len(p.want)+len(p.restore)+len(p.reinsert) == 0 {
-			return res, nil
+	}
+	for _, rd := range out.reinsert {
+		if p.removed[rowKey(rd)] {
+			res.Deleted++ // a misplaced delete removed a record that was to be removed
+			continue
 		}
+		p.reinsert = append(p.reinsert, rd)
 	}
 }
 
@@ -207,8 +226,9 @@ func rowKey(rd *sheets.RowData) string {
 	return keyOf(extValue(rd.Values[0].UserEnteredValue))
 }
 
-// plan computes one round's ops from the keys read, within one request's cell and byte
-// budgets: updates, then deletions, then appends. It returns, parallel to the updates and the
+// plan computes one write's ops from the keys read, within one request's cell and byte
+// budgets: updates, then appends, then deletions (so a write cut short by the budget has none,
+// and leaves the positions as they were). It returns, parallel to the updates and the
 // appends, where each comes from, for each deletion whether it removes a key of remove, and
 // whether the ops are all there is to do.
 func (k *Sink) plan(s table.Schema, p pending, keys []string) (o ops, ups, adds []source, removals []bool, complete bool) {
@@ -265,13 +285,6 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string) (o ops, ups, adds 
 			return o, ups, adds, removals, false
 		}
 	}
-	for i, d := range dels {
-		if !fits(0, 300) {
-			return o, ups, adds, removals, false
-		}
-		o.deletes = append(o.deletes, d)
-		removals = append(removals, isRemoval[i])
-	}
 	reinserting := map[string]bool{}
 	for _, rd := range p.reinsert {
 		key := rowKey(rd)
@@ -298,6 +311,13 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string) (o ops, ups, adds 
 		}
 		o.appends = append(o.appends, rd)
 		adds = append(adds, source{key: key})
+	}
+	for i, d := range dels {
+		if !fits(0, 300) {
+			return o, ups, adds, removals, false
+		}
+		o.deletes = append(o.deletes, d)
+		removals = append(removals, isRemoval[i])
 	}
 	return o, ups, adds, removals, true
 }
@@ -478,7 +498,7 @@ func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePol
 			k.close(ctx, w)
 			return res, nil
 		}
-		out, err := k.write(ctx, s, id, w, o, int64(n))
+		out, err := k.write(ctx, s, id, &w, o, int64(n), true)
 		if err != nil {
 			return res, err
 		}
