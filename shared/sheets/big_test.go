@@ -38,7 +38,13 @@ func fill(sink *sheets.Sink, srv *sheetsfake.Server, n int, base time.Time) erro
 	for from := 0; from < n; from += chunk {
 		rows := make([][]any, 0, chunk)
 		for i := from; i < min(from+chunk, n); i++ {
-			rows = append(rows, []any{fmt.Sprintf("T%08d", i), fmt.Sprintf("C%08d", i), sheets.Serial(base.Add(-time.Duration(i) * time.Minute))})
+			started := sheets.Serial(base.Add(-time.Duration(i) * time.Minute))
+			r := []any{fmt.Sprintf("T%08d", i), fmt.Sprintf("C%08d", i), started}
+			if os.Getenv(helperWideEnv) != "" { // every Chats column, as a real tab
+				r = append(r, started+0.01, 14.4, "Sales", "Bot → Human", "Wynn AI", "Richie", true, 12, 95, 9, 7,
+					"good", "Thanks, that fixed it", "billing,refund", false, started)
+			}
+			rows = append(rows, r)
 		}
 		if err := srv.Fill(sheetID, "Chats", int64(from+1), rows); err != nil {
 			return err
@@ -51,6 +57,9 @@ func fill(sink *sheets.Sink, srv *sheetsfake.Server, n int, base time.Time) erro
 // TestMain): the memory benchmark runs the fake in its own process, so it measures the Sink
 // alone.
 const helperRowsEnv = "SHEETSFAKE_HELPER_ROWS"
+
+// helperWideEnv makes the helper fill every Chats column, not only the first three.
+const helperWideEnv = "SHEETSFAKE_HELPER_WIDE"
 
 func TestMain(m *testing.M) {
 	if n, err := strconv.Atoi(os.Getenv(helperRowsEnv)); err == nil {
