@@ -9,8 +9,9 @@ package sheets
 //  1. open: one batchUpdate adds a protected range over the whole tab (only the spreadsheet's
 //     owner and the Sink may then edit it) and returns the spreadsheet's tabs (their grid sizes,
 //     for the cell budget, and the protections the Sink left earlier).
-//  2. read: the header row and the key column (Prune: the key and date columns), in pages. The
-//     header is verified here, before every write.
+//  2. read: the header row and the key column (Prune: the key and date columns), in one request
+//     (one consistent state of the tab), column-major. The header is verified here, before
+//     every write.
 //  3. write: one batchUpdate, atomic and ordered, that first copies every row it is about to
 //     touch (whole rows, user columns included) into the Sink's hidden scratch tab together with
 //     a fresh nonce, then updates cells, deletes rows bottom-up, appends new rows and removes the
@@ -26,15 +27,21 @@ package sheets
 // cells) back. The intended ops are then recomputed from a fresh read. Appends are not
 // positional (appendCells lands after the last row with data).
 //
+// A write over one request's budget is split: the writes before the last carry no deletions, so
+// positions hold and they go out in the same window; each is verified by its own snapshot.
+//
 // A write that may have been applied (a 5xx, a timeout, a dropped connection) is never resent:
 // the Sink reads the scratch tab's nonce to learn whether it was applied, verifies it the same
 // way if it was, and otherwise recomputes from a fresh read. Only a 429 (refused, so not
 // applied) is retried as is. A batch costs one request more than a bare read-and-write (the
 // protection), plus a scratch read and one more round only when something slipped through.
 //
-// Developer metadata on rows (which moves with them) was the alternative: it would need one
-// metadata entry per row and a lookup per write, against per-spreadsheet metadata size limits,
-// for a tab of 400,000 rows.
+// Developer metadata on rows (it moves with them) was the alternative: it needs an entry written
+// for every row (400,000 on a large tab), kept right when people copy or paste rows, and the
+// API caps how much metadata a spreadsheet holds; the snapshot costs nothing between batches.
+//
+// The write's response also carries the tab's header, so columns an owner inserts or moves
+// during the write are reported (*HeaderError) rather than written past.
 
 import (
 	"context"

@@ -22,7 +22,8 @@ type Result struct {
 // remove keys, position-safely (see safe.go): rows whose key exists are updated in place (every
 // contract cell but the key), the rows to remove are deleted bottom-up, and new keys are
 // appended. A batch costs three requests (protect, read the header and keys, write) when
-// nothing moved; a payload over the cell or byte budget of one request takes more rounds.
+// nothing moved; a payload over the cell or byte budget of one request takes one more write
+// per request's worth, in the same window.
 //
 // Only the contract columns are written, so what a user keeps in columns to the right stays on
 // the record's row; rows are removed by deleting them, so those columns move with them. Rows
