@@ -391,6 +391,9 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, wp *window, 
 		if herr := checkHeader(s, headerOf(resp, s.Tab)); herr != nil {
 			k.log.ErrorContext(ctx, "sheets: columns moved while a batch was written", "event", "sheets_columns_moved",
 				"tab", s.Tab, "error", herr)
+			if !last {
+				k.close(ctx, w)
+			}
 			return outcome{}, fmt.Errorf("columns moved while the batch was written (check the rows written last): %w", herr)
 		}
 	case retryable(err) && ctx.Err() == nil:
@@ -398,6 +401,7 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, wp *window, 
 		k.log.WarnContext(ctx, "sheets: a write may have been applied; checking before anything else", "tab", s.Tab, "error", err)
 		vr, rerr := k.readRange(ctx, snap)
 		if rerr != nil {
+			k.close(ctx, w) // best effort: the protections are gone if the write landed
 			return outcome{}, errors.Join(err, fmt.Errorf("checking whether the write landed: %w", rerr))
 		}
 		for _, r := range vr.Values {
@@ -431,7 +435,11 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, wp *window, 
 		wp.tab.rows = need
 		wp.grids[id] = wp.tab
 	}
-	return k.verify(ctx, s, w, t, o, keys, len(t), width)
+	out, err := k.verify(ctx, s, w, t, o, keys, len(t), width)
+	if err != nil && !last {
+		k.close(ctx, w)
+	}
+	return out, err
 }
 
 // snapshotKeys returns the scratch tab's column A from a write's response.
