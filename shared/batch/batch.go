@@ -107,16 +107,14 @@ func validRunID(s string) bool {
 // the reference data needed to normalize them, and the run's bookkeeping. Any batch can be
 // processed or replayed alone.
 type Batch struct {
-	Source     Source    `json:"source"`
-	RunID      string    `json:"run_id"`
-	Mode       Mode      `json:"mode"`
-
+	Source Source `json:"source"`
+	RunID  string `json:"run_id"`
+	Mode   Mode   `json:"mode"`
 	// AllowDeletions confirms a full run's deletions past the mass-deletion guard.
-	AllowDeletions bool `json:"allow_deletions,omitempty"`
-
-	Seq        int       `json:"seq"`
-	Last       bool      `json:"last"`
-	RunStarted time.Time `json:"run_started"`
+	AllowDeletions bool      `json:"allow_deletions,omitempty"`
+	Seq            int       `json:"seq"`
+	Last           bool      `json:"last"`
+	RunStarted     time.Time `json:"run_started"`
 	// HighWater is the run's high-water mark: the cursor once every batch has landed. Set on
 	// the last batch.
 	HighWater time.Time `json:"high_water,omitzero"`
