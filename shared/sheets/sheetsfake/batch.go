@@ -8,30 +8,64 @@ import (
 	"google.golang.org/api/sheets/v4"
 )
 
-// txn applies a batch to a copy of a spreadsheet; tabs are copied on first touch.
+// txn applies a batch to a copy of a spreadsheet; tabs are copied on first touch: their
+// properties alone (meta) when only those change, their cells too (sheet) otherwise.
 type txn struct {
 	b      *book
-	copied map[*sheet]bool
+	copied map[*sheet]copyDepth
 }
+
+// copyDepth is how much of a tab a transaction has copied.
+type copyDepth int
+
+const (
+	metaCopy copyDepth = iota + 1 // the properties; the cells are still shared
+	fullCopy                      // the cells too
+)
 
 func begin(b *book) *txn {
 	nb := *b
 	nb.Sheets = append([]*sheet(nil), b.Sheets...)
-	return &txn{b: &nb, copied: map[*sheet]bool{}}
+	return &txn{b: &nb, copied: map[*sheet]copyDepth{}}
 }
 
-// sheet returns a writable copy of the tab with the given id.
+// sheet returns a writable copy of the tab with the given id, cells included.
 func (t *txn) sheet(id int64, what string) (*sheet, *apiError) {
 	i, s := t.b.byID(id)
 	if s == nil {
 		return nil, errorf(400, "Invalid %s: No grid with id: %d", what, id)
 	}
-	if !t.copied[s] {
+	if t.copied[s] < fullCopy {
 		s = s.clone()
 		t.b.Sheets[i] = s
-		t.copied[s] = true
+		t.copied[s] = fullCopy
 	}
 	return s, nil
+}
+
+// meta returns a copy of the tab whose properties (protected ranges) may change; its cells are
+// shared with the committed tab and must not be written.
+func (t *txn) meta(id int64, what string) (*sheet, *apiError) {
+	i, s := t.b.byID(id)
+	if s == nil {
+		return nil, errorf(400, "Invalid %s: No grid with id: %d", what, id)
+	}
+	if t.copied[s] == 0 {
+		c := *s
+		c.Protected = append([]protection(nil), s.Protected...)
+		s = &c
+		t.b.Sheets[i] = s
+		t.copied[s] = metaCopy
+	}
+	return s, nil
+}
+
+// read returns the tab with the given id as the transaction sees it, for reading only.
+func (t *txn) read(id int64, what string) (*sheet, *apiError) {
+	if _, s := t.b.byID(id); s != nil {
+		return s, nil
+	}
+	return nil, errorf(400, "Invalid %s: No grid with id: %d", what, id)
 }
 
 func decodeBody(r *http.Request, v any) *apiError {
@@ -193,7 +227,7 @@ func (t *txn) addSheet(at string, a *sheets.AddSheetRequest) (any, *apiError) {
 		idx = int(p.Index)
 	}
 	t.b.Sheets = append(t.b.Sheets[:idx:idx], append([]*sheet{s}, t.b.Sheets[idx:]...)...)
-	t.copied[s] = true
+	t.copied[s] = fullCopy
 	return map[string]any{"addSheet": map[string]any{"properties": props(s, idx)}}, nil
 }
 

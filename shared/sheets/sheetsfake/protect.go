@@ -51,7 +51,7 @@ func (t *txn) addProtectedRange(at string, a *sheets.AddProtectedRangeRequest) (
 	if pr == nil || pr.Range == nil {
 		return nil, errorf(400, "Invalid %s: protectedRange.range is required", at)
 	}
-	s, e := t.sheet(pr.Range.SheetId, at)
+	s, e := t.meta(pr.Range.SheetId, at)
 	if e != nil {
 		return nil, e
 	}
@@ -86,7 +86,7 @@ func (t *txn) deleteProtectedRange(at string, d *sheets.DeleteProtectedRangeRequ
 			if p.ID != d.ProtectedRangeId {
 				continue
 			}
-			s, e := t.sheet(s0.ID, at)
+			s, e := t.meta(s0.ID, at)
 			if e != nil {
 				return e
 			}
@@ -108,7 +108,7 @@ func (t *txn) copyPaste(at string, c *sheets.CopyPasteRequest) *apiError {
 	if c.PasteOrientation != "" && c.PasteOrientation != "NORMAL" {
 		return errorf(400, "Invalid %s: sheetsfake supports only NORMAL paste orientation", at)
 	}
-	src, e := t.sheet(c.Source.SheetId, at)
+	src, e := t.read(c.Source.SheetId, at)
 	if e != nil {
 		return e
 	}
