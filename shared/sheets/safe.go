@@ -517,33 +517,50 @@ func extValue(v *sheets.ExtendedValue) any {
 // rows it needs to repair.
 func (k *Sink) verify(ctx context.Context, s table.Schema, w window, t []touched, o ops, keys []any, n int, width int64) (outcome, error) {
 	out := outcome{applied: true, okUpdate: make([]bool, len(o.updates)), okDelete: make([]bool, len(o.deletes))}
-	var bad []int
+	ok := func(tt touched) {
+		if tt.update >= 0 {
+			out.okUpdate[tt.update] = true
+		} else {
+			out.okDelete[tt.del] = true
+		}
+	}
+	var bad, keyless []int
 	for i, tt := range t {
 		var got string
 		if i < len(keys) {
 			got = keyOf(keys[i])
 		}
-		if got == tt.key {
-			if tt.update >= 0 {
-				out.okUpdate[tt.update] = true
-			} else {
-				out.okDelete[tt.del] = true
-			}
-			continue
+		switch {
+		case got != tt.key:
+			bad = append(bad, i)
+		case tt.key == "" && tt.del >= 0 && width > int64(len(s.Columns)):
+			keyless = append(keyless, i) // deleted a row without a key: was it a person's?
+		default:
+			ok(tt)
 		}
-		bad = append(bad, i)
+	}
+	if len(bad)+len(keyless) == 0 {
+		return out, nil
+	}
+	rows, err := k.scratchRows(ctx, n, width)
+	if err != nil {
+		return out, fmt.Errorf("reading the snapshot of %d misplaced rows: %w", len(bad)+len(keyless), err)
+	}
+	ncols := len(s.Columns)
+	for _, i := range keyless {
+		// A row without a key but with cells right of the contract was a person's: put it back.
+		if i < len(rows) && rows[i] != nil && slices.ContainsFunc(rows[i].Values[min(ncols, len(rows[i].Values)):], hasValue) {
+			bad = append(bad, i)
+		} else {
+			ok(t[i])
+		}
 	}
 	if len(bad) == 0 {
 		return out, nil
 	}
 	k.log.WarnContext(ctx, "sheets: rows moved between the read and the write; repairing", "event", "sheets_rows_moved",
 		"tab", s.Tab, "misplaced", len(bad), "touched", len(t))
-	rows, err := k.scratchRows(ctx, n, width)
-	if err != nil {
-		return out, fmt.Errorf("reading the snapshot to repair %d misplaced rows: %w", len(bad), err)
-	}
 	out.restore = map[string]*sheets.RowData{}
-	ncols := len(s.Columns)
 	for _, i := range bad {
 		var rd *sheets.RowData
 		if i < len(rows) {
@@ -596,15 +613,15 @@ func numberFormatOnly(f *sheets.CellFormat) *sheets.CellFormat {
 	return &sheets.CellFormat{NumberFormat: f.NumberFormat}
 }
 
-func rowHasValue(rd *sheets.RowData) bool {
-	for _, cd := range rd.Values {
-		if cd != nil && cd.UserEnteredValue != nil {
-			if v := extValue(cd.UserEnteredValue); v != nil && v != "" {
-				return true
-			}
-		}
+func rowHasValue(rd *sheets.RowData) bool { return slices.ContainsFunc(rd.Values, hasValue) }
+
+// hasValue reports whether a cell holds a value.
+func hasValue(cd *sheets.CellData) bool {
+	if cd == nil || cd.UserEnteredValue == nil {
+		return false
 	}
-	return false
+	v := extValue(cd.UserEnteredValue)
+	return v != nil && v != ""
 }
 
 // scratchRows reads the snapshot rows (grid rows 1..n of the scratch tab) with their cells.

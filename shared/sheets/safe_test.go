@@ -69,6 +69,8 @@ func (p *person) hook(c sheetsfake.Call) {
 type model struct {
 	version map[string]int
 	note    map[string]bool // the record's row carries "note of <key>"
+	// userRows counts rows a person added and wrote in (no key, "user row" in the notes).
+	userRows int
 }
 
 func chaosRow(key string, v int) table.Row {
@@ -89,13 +91,23 @@ func (m *model) check(t *testing.T, srv *sheetsfake.Server, tab, when string, al
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
+	users := 0
 	for i, r := range d[1:] {
 		r = append(r, make([]string, 6)...)
 		key := r[0]
 		switch {
+		case key == "" && r[5] == "user row":
+			if strings.Join(r[:5], "") != "" {
+				t.Fatalf("%s: row %d, a person's row, holds contract values: %q", when, i+2, r[:6])
+			}
+			users++
+			continue
 		case key == "" && allowBlank && strings.Join(r[:6], "") == "":
 			continue
 		case key == "":
+			if os.Getenv("SHEETS_DEBUG") != "" {
+				t.Logf("sheet: %q", d)
+			}
 			t.Fatalf("%s: row %d is blank inside the data: %q", when, i+2, r[:6])
 		case seen[key]:
 			t.Fatalf("%s: key %s twice (row %d)", when, key, i+2)
@@ -119,6 +131,9 @@ func (m *model) check(t *testing.T, srv *sheetsfake.Server, tab, when string, al
 		if !seen[key] {
 			t.Fatalf("%s: record %s is missing", when, key)
 		}
+	}
+	if users != m.userRows {
+		t.Fatalf("%s: %d rows a person wrote in without a key, want %d", when, users, m.userRows)
 	}
 }
 
@@ -222,6 +237,7 @@ func TestPeopleEditWhileTheSinkWrites(t *testing.T) {
 					busy[k] = true
 				}
 				var deleted []string
+				userAdded := 0
 				kind := rng.IntN(4)
 				act := func(n int64) error {
 					info, _ := srv.Sheet(sheetID, small.Tab)
@@ -232,7 +248,17 @@ func TestPeopleEditWhileTheSinkWrites(t *testing.T) {
 					case 1:
 						return srv.SortRows(sheetID, small.Tab, who, 0, rng)
 					case 2:
-						return srv.InsertRows(sheetID, small.Tab, who, int64(1+rng.IntN(max(len(d)-1, 1))), int64(1+rng.IntN(3)))
+						at, cnt := int64(1+rng.IntN(max(len(d)-1, 1))), int64(1+rng.IntN(3))
+						if err := srv.InsertRows(sheetID, small.Tab, who, at, cnt); err != nil {
+							return err
+						}
+						if rng.IntN(2) == 0 { // the person writes in the new rows: they are theirs
+							for r := at; r < at+cnt; r++ {
+								srv.SetCell(sheetID, small.Tab, fmt.Sprintf("F%d", r+1), "user row")
+							}
+							userAdded += int(cnt)
+						}
+						return nil
 					default:
 						if len(d) < 3 || info.RowCount < 4 {
 							return errNoop
@@ -240,7 +266,7 @@ func TestPeopleEditWhileTheSinkWrites(t *testing.T) {
 						// A record the Sink is not writing in this call (deleting one it
 						// writes would make what the sheet must hold depend on timing).
 						i := 1 + rng.IntN(len(d)-1)
-						if busy[d[i][0]] {
+						if busy[d[i][0]] || d[i][0] == "" {
 							return errNoop
 						}
 						err := srv.DeleteRows(sheetID, small.Tab, who, int64(i), 1)
@@ -249,6 +275,10 @@ func TestPeopleEditWhileTheSinkWrites(t *testing.T) {
 						}
 						return err
 					}
+				}
+				if os.Getenv("SHEETS_DEBUG") != "" {
+					d, _ := srv.Display(sheetID, small.Tab)
+					t.Logf("before op %d: %q", op, d)
 				}
 				p.arm(when, fault, act)
 				p.refuse = rng.IntN(3) == 0
@@ -303,6 +333,7 @@ func TestPeopleEditWhileTheSinkWrites(t *testing.T) {
 					}
 				}
 				m.dropDeleted()
+				m.userRows += userAdded
 				m.check(t, srv, small.Tab, name, p.fired && !fault && kind == 2 && when >= 3)
 				if prot, _ := srv.Protections(sheetID, small.Tab); len(prot) > 0 {
 					t.Fatalf("%s: protections left on the tab: %q", name, prot)

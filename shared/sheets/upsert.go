@@ -27,7 +27,9 @@ type Result struct {
 //
 // Only the contract columns are written, so what a user keeps in columns to the right stays on
 // the record's row; rows are removed by deleting them, so those columns move with them. Rows
-// inside the data with a blank key are deleted too, so no blank rows remain.
+// inside the data with a blank key are deleted too, so no blank rows remain, unless a person
+// wrote in their columns right of the contract: such a row is theirs and is kept (values in its
+// contract columns, a stray write's trace, are cleared).
 //
 // Duplicate keys in rows: the last one wins. Duplicate keys already in the sheet: the first row
 // is updated and the later copies are deleted. A key both in rows and in remove is removed.
@@ -112,15 +114,23 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 			k.close(ctx, w)
 			return res, err
 		}
+		keyless, torn, err := k.keylessRows(ctx, s, w, blanks(keys))
+		if err != nil {
+			k.close(ctx, w)
+			return res, err
+		}
 		// Write in chunks within one request's budget. A chunk without deletions leaves every
 		// position as it was (appends land after the data), so the next chunk goes out in the
 		// same window, without protecting and reading again; the last one removes the
 		// protection. A chunk that found rows moved ends the round.
 		added := 0
 		for {
-			o, ups, adds, removals, complete := k.plan(s, p, keys)
+			o, ups, adds, removals, complete := k.plan(s, p, keys, keyless)
 			if o.empty() {
 				k.close(ctx, w)
+				if torn {
+					break // rows are moving: read again to tidy up
+				}
 				return res, nil
 			}
 			last := complete || len(o.deletes) > 0
@@ -136,7 +146,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 			}
 			res.account(&p, out, ups, adds, removals)
 			clean := !slices.Contains(out.okDelete, false) && !slices.Contains(out.okUpdate, false)
-			if complete && clean && len(p.want)+len(p.restore)+len(p.reinsert) == 0 {
+			if complete && clean && !torn && len(p.want)+len(p.restore)+len(p.reinsert) == 0 {
 				return res, nil
 			}
 			if last || !clean {
@@ -207,6 +217,96 @@ func (k *Sink) readKeys(ctx context.Context, s table.Schema, w window, wide bool
 	return header, keys, err
 }
 
+// keylessRow says what a row without a key holds besides: cells in a person's columns (then
+// the row is a person's and is kept), values in contract columns (a stray write's trace).
+type keylessRow struct{ user, contract bool }
+
+// blanks lists the grid rows whose key is blank.
+func blanks(keys []string) []int64 {
+	var out []int64
+	for i, key := range keys {
+		if key == "" {
+			out = append(out, int64(i+1))
+		}
+	}
+	return out
+}
+
+// keylessRows reads the rows without a key whole, to tell a person's rows (cells in columns
+// right of the contract) from blank ones, which are deleted. It costs a read only when the
+// tab has keyless rows inside the data and columns beyond the contract.
+//
+// torn says rows moved between the scan and this read: then every keyless row is kept this
+// round, and the caller reads again.
+func (k *Sink) keylessRows(ctx context.Context, s table.Schema, w window, rows []int64) (out map[int64]keylessRow, torn bool, err error) {
+	out = map[int64]keylessRow{}
+	ncols := int64(len(s.Columns))
+	if len(rows) == 0 || w.tab.cols <= ncols {
+		return out, false, nil
+	}
+	last := colName(int(w.tab.cols) - 1)
+	var ranges []string
+	block := len(rows) > 500 // one block from the first to the last, rather than 500 ranges
+	if block {
+		ranges = []string{fmt.Sprintf("%s!A%d:%s%d", quoteTab(s.Tab), rows[0]+1, last, rows[len(rows)-1]+1)}
+	} else {
+		for _, r := range rows {
+			ranges = append(ranges, fmt.Sprintf("%s!A%d:%s%d", quoteTab(s.Tab), r+1, last, r+1))
+		}
+	}
+	var resp *sheets.BatchGetValuesResponse
+	err = k.call(ctx, false, "spreadsheets.values.batchGet (keyless rows)", func() (err error) {
+		resp, err = k.svc.Spreadsheets.Values.BatchGet(k.id).Ranges(ranges...).
+			ValueRenderOption("UNFORMATTED_VALUE").MajorDimension("ROWS").Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	note := func(idx int64, vals []any) {
+		var kr keylessRow
+		for c, v := range vals {
+			if v == nil || v == "" {
+				continue
+			}
+			switch {
+			case c == 0:
+				torn = true // rows moved since the scan: this is not the keyless row
+			case int64(c) >= ncols:
+				kr.user = true
+			default:
+				kr.contract = true
+			}
+		}
+		out[idx] = kr
+	}
+	isKeyless := make(map[int64]bool, len(rows))
+	for _, r := range rows {
+		isKeyless[r] = true
+	}
+	for i, vr := range resp.ValueRanges {
+		if block {
+			for j, vals := range vr.Values {
+				if idx := rows[0] + int64(j); isKeyless[idx] {
+					note(idx, vals)
+				}
+			}
+			break
+		}
+		if i < len(rows) && len(vr.Values) > 0 {
+			note(rows[i], vr.Values[0])
+		}
+	}
+	if torn {
+		// Decide nothing from a read that does not match the scan: keep every keyless row
+		// this round (they are tidied up at a later read).
+		for _, r := range rows {
+			out[r] = keylessRow{user: true}
+		}
+	}
+	return out, torn, nil
+}
+
 // checkHeader verifies a tab's header against the contract.
 func checkHeader(s table.Schema, header []any) error {
 	from, diff := compareHeader(s, header)
@@ -232,7 +332,7 @@ func rowKey(rd *sheets.RowData) string {
 // and leaves the positions as they were). It returns, parallel to the updates and the
 // appends, where each comes from, for each deletion whether it removes a key of remove, and
 // whether the ops are all there is to do.
-func (k *Sink) plan(s table.Schema, p pending, keys []string) (o ops, ups, adds []source, removals []bool, complete bool) {
+func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]keylessRow) (o ops, ups, adds []source, removals []bool, complete bool) {
 	where := make(map[string]int64, len(keys))
 	cells, bytes := 0, 0
 	fits := func(c, b int) bool {
@@ -244,10 +344,17 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string) (o ops, ups, adds 
 	}
 	var dels []deletion
 	var isRemoval []bool
+	var clears []int64
 	for i, key := range keys {
 		idx := int64(i + 1)
 		if key == "" {
-			dels, isRemoval = append(dels, deletion{idx, ""}), append(isRemoval, false)
+			switch kr := keyless[idx]; {
+			case kr.user && kr.contract:
+				clears = append(clears, idx) // a person's row: keep it, without stray values
+			case kr.user:
+			default:
+				dels, isRemoval = append(dels, deletion{idx, ""}), append(isRemoval, false)
+			}
 			continue
 		}
 		if _, dup := where[key]; dup {
@@ -285,6 +392,17 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string) (o ops, ups, adds 
 		if !addUpdate(key, p.restore[key], true) {
 			return o, ups, adds, removals, false
 		}
+	}
+	for _, idx := range clears {
+		data := &sheets.RowData{Values: make([]*sheets.CellData, ncols-1)}
+		for i := range data.Values {
+			data.Values[i] = &sheets.CellData{}
+		}
+		if !fits(ncols-1, estimateBytes(data)+300) {
+			return o, ups, adds, removals, false
+		}
+		o.updates = append(o.updates, update{idx: idx, key: "", data: data})
+		ups = append(ups, source{restore: true})
 	}
 	reinserting := map[string]bool{}
 	for _, rd := range p.reinsert {
@@ -396,7 +514,8 @@ type PruneResult struct {
 // Deleted is how many keyed rows Prune removed.
 func (r PruneResult) Deleted() int { return r.Expired + r.Unseen }
 
-// Prune deletes the data rows the policy removes, and every row with a blank key, position-
+// Prune deletes the data rows the policy removes, and every blank row (a row without a key
+// but with a person's cells right of the contract is kept), position-
 // safely (see safe.go). It reads only the key and date columns, in pages (about 40 bytes a row
 // held while it decides), so a tab of 400,000 rows is pruned in little memory. Deletions over one
 // request's budget take more rounds. It is used for the retention window and, after a full run,
@@ -470,6 +589,17 @@ func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePol
 			k.close(ctx, w)
 			return res, err
 		}
+		var blankRows []int64
+		for i, d := range dels {
+			if why[i] == blank {
+				blankRows = append(blankRows, d.idx)
+			}
+		}
+		keyless, torn, err := k.keylessRows(ctx, s, w, blankRows)
+		if err != nil {
+			k.close(ctx, w)
+			return res, err
+		}
 		if round == 0 {
 			res.Rows = rows
 			held = nunseen > 0 && pol.Hold != nil && pol.Hold(nunseen, rows)
@@ -485,8 +615,8 @@ func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePol
 			bytes += estimateBytes(rd)
 		}
 		for i, d := range dels {
-			if held && why[i] == unseen {
-				continue
+			if held && why[i] == unseen || why[i] == blank && keyless[d.idx].user {
+				continue // held, or a person's row without a key
 			}
 			if bytes += 300; bytes > k.maxBytes || len(o.deletes)*int(max(w.tab.cols, 1)) >= k.maxCells*4 {
 				complete = false
@@ -497,6 +627,9 @@ func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePol
 		}
 		if o.empty() {
 			k.close(ctx, w)
+			if torn {
+				continue // rows are moving: read again to tidy up
+			}
 			return res, nil
 		}
 		out, err := k.write(ctx, s, id, &w, o, int64(n), true)
@@ -539,7 +672,7 @@ func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePol
 			}
 		}
 		// Restores cannot arise (Prune updates nothing); the next round recomputes the rest.
-		if complete && len(reinsert) == 0 && !slices.Contains(out.okDelete, false) {
+		if complete && !torn && len(reinsert) == 0 && !slices.Contains(out.okDelete, false) {
 			return res, nil
 		}
 	}
