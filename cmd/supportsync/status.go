@@ -52,7 +52,7 @@ func printSource(out io.Writer, source string, cur state.Cursor, found bool, run
 				msg = r.Error
 			}
 			fmt.Fprintf(out, "%-28s %-11s %-20s %-20s %-9s %7s %8d %7d %7d %8d %8d %7d %7s  %s\n",
-				r.ID, r.Mode, r.Started.Format(time.RFC3339), finished, r.State, batches,
+				r.ID, r.Mode, r.Started.Format(time.RFC3339), finished, syncLogStatus(r), batches,
 				r.Counts.Fetched, r.Counts.Inserted, r.Counts.Updated, r.Counts.Deleted, r.Counts.Excluded, r.Counts.Rejected, secs, msg)
 		}
 	}
@@ -113,4 +113,13 @@ func diagnose(source string, cur state.Cursor, runs []state.Run, now time.Time) 
 		out = append(out, fmt.Sprintf("the last run failed: %s", strings.TrimSpace(runs[0].Error)))
 	}
 	return out
+}
+
+// syncLogStatus is a run's state as its Sync_Log row says it: a completed run whose
+// deletions the mass-deletion guard held is "held".
+func syncLogStatus(r state.Run) string {
+	if string(r.State) == string(state.StateCompleted) && r.Counts.Held > 0 {
+		return "held"
+	}
+	return string(r.State)
 }

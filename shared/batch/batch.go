@@ -117,12 +117,14 @@ func validRunID(s string) bool {
 // the reference data needed to normalize them, and the run's bookkeeping. Any batch can be
 // processed or replayed alone.
 type Batch struct {
-	Source     Source    `json:"source"`
-	RunID      string    `json:"run_id"`
-	Mode       Mode      `json:"mode"`
-	Seq        int       `json:"seq"`
-	Last       bool      `json:"last"`
-	RunStarted time.Time `json:"run_started"`
+	Source Source `json:"source"`
+	RunID  string `json:"run_id"`
+	Mode   Mode   `json:"mode"`
+	// AllowDeletions confirms a full run's deletions past the mass-deletion guard.
+	AllowDeletions bool      `json:"allow_deletions,omitempty"`
+	Seq            int       `json:"seq"`
+	Last           bool      `json:"last"`
+	RunStarted     time.Time `json:"run_started"`
 	// HighWater is the run's high-water mark: the cursor once every batch has landed. Set on
 	// the last batch.
 	HighWater time.Time `json:"high_water,omitzero"`
@@ -133,8 +135,6 @@ type Batch struct {
 	APIRequests int `json:"api_requests"`
 	// Records is the number of records in Payload, for logs and checks.
 	Records int `json:"records"`
-	// AllowDeletions is the run's allow_deletions, for the sink's deletion guard at the finish.
-	AllowDeletions bool `json:"allow_deletions,omitempty"`
 	// Payload is the source-specific content: records plus reference data
 	// (hubspot.Payload for tickets, livechat.Payload for chats).
 	Payload json.RawMessage `json:"payload"`

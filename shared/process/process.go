@@ -30,7 +30,7 @@ import (
 type Sink interface {
 	Ensure(ctx context.Context, schemas ...table.Schema) error
 	Upsert(ctx context.Context, s table.Schema, rows []table.Row, remove []string) (sheets.Result, error)
-	Prune(ctx context.Context, s table.Schema, keep func(table.Row) bool) (int, error)
+	Prune(ctx context.Context, s table.Schema, pol sheets.PrunePolicy) (sheets.PruneResult, error)
 	Append(ctx context.Context, s table.Schema, rows []table.Row) error
 	Rows(ctx context.Context, s table.Schema) ([]table.Row, error)
 	Requests() (reads, writes int64)
@@ -205,10 +205,16 @@ func (s *Service) handleBatch(ctx context.Context, b *batch.Batch) (Outcome, err
 	}
 
 	r0, w0 := s.Sink.Requests()
-	if err := s.Sink.Ensure(ctx, s.tabs()...); err != nil {
+	if err := s.Sink.Ensure(ctx, s.tabs()...); refused(err) {
+		return s.refuse(ctx, out, b, err)
+	} else if err != nil {
 		return out, err
 	}
 	up, err := s.Sink.Upsert(ctx, norm.Schema, res.Rows, res.Excluded)
+	if refused(err) {
+		// A retry cannot help until a person acts: fail the run with the reason in Sync_Log.
+		return s.refuse(ctx, out, b, err)
+	}
 	if err != nil {
 		return out, err
 	}
@@ -258,31 +264,27 @@ func (s *Service) maybeFinish(ctx context.Context, out Outcome, run state.Run, s
 	}
 	r0, w0 := s.Sink.Requests()
 	final := run.Counts
-	keep := s.retentionKeep(schema)
-	if run.Mode == batch.Full {
-		seen, err := s.Store.SeenKeys(ctx, run.ID)
-		if err != nil {
-			return out, err
-		}
-		inWindow := keep
-		keep = func(r table.Row) bool {
-			_, ok := seen[r.Key()]
-			return ok && inWindow(r)
-		}
-	}
-	deleted, err := s.Sink.Prune(ctx, schema, keep)
+	pr, err := s.prune(ctx, run, schema, b)
 	if err != nil {
 		return out, err
 	}
-	final.Deleted += deleted
+	final.Deleted += pr.Deleted()
 	finished := s.now()
 	msg := fmt.Sprintf("%d warnings", final.Warnings)
 	if !b.WindowFrom.IsZero() {
 		msg = fmt.Sprintf("window %s to %s; %s", b.WindowFrom.UTC().Format(time.RFC3339), b.WindowTo.UTC().Format(time.RFC3339), msg)
 	}
+	status := "completed"
+	if pr.Held > 0 {
+		status = "held"
+		final.Held = pr.Held
+		msg = heldMessage(pr, schema.Tab) + "; " + msg
+		s.log().Warn("deletions held", "event", "deletions_held", "run_id", run.ID, "source", run.Source,
+			"tab", schema.Tab, "held", pr.Held, "rows", pr.Rows)
+	}
 	r1, w1 := s.Sink.Requests()
 	final.SheetsRequests += int((r1 - r0) + (w1 - w0))
-	if err := s.appendLog(ctx, run, "completed", final, finished, msg); err != nil {
+	if err := s.appendLog(ctx, run, status, final, finished, msg); err != nil {
 		return out, err
 	}
 	done, _, err := s.Store.CompleteRun(ctx, run.ID, final, msg)
@@ -298,20 +300,12 @@ func (s *Service) maybeFinish(ctx context.Context, out Outcome, run state.Run, s
 	return out, nil
 }
 
-// retentionKeep keeps rows whose date column is inside the retention window (or empty: a row
-// whose date could not be read is kept rather than guessed old).
-func (s *Service) retentionKeep(schema table.Schema) func(table.Row) bool {
-	if schema.DateColumn < 0 || s.Retention <= 0 {
-		return func(table.Row) bool { return true }
-	}
-	cutoff := s.now().Add(-s.Retention)
-	return func(r table.Row) bool {
-		if schema.DateColumn >= len(r) {
-			return true
-		}
-		c := r[schema.DateColumn]
-		return c.Kind != table.DateTime || !c.T.Before(cutoff)
-	}
+// refuse fails b's run with the reason the sink refused its write (a contract column a person
+// renamed or moved, the workbook's cell limit): no retry can help until a person acts, so the
+// run gets its failed Sync_Log row at once instead of its batches dead-lettering.
+func (s *Service) refuse(ctx context.Context, out Outcome, b *batch.Batch, err error) (Outcome, error) {
+	return s.recordFailure(ctx, out, &batch.Failure{Source: b.Source, RunID: b.RunID, Mode: b.Mode,
+		RunStarted: b.RunStarted, Reason: err.Error()})
 }
 
 // recordFailure records a failure report as runlife.DecideFailure says: the Sync_Log row
@@ -329,7 +323,7 @@ func (s *Service) recordFailure(ctx context.Context, out Outcome, f *batch.Failu
 	if !ok {
 		run = state.Run{ID: f.RunID, Source: f.Source, Mode: f.Mode, Started: f.RunStarted}
 	}
-	if err := s.Sink.Ensure(ctx, s.tabs()...); err != nil {
+	if err := s.Sink.Ensure(ctx, table.SyncLog); err != nil { // the log alone: another tab may be what failed
 		return out, err
 	}
 	if err := s.appendLog(ctx, run, "failed", run.Counts, s.now(), f.Reason); err != nil {

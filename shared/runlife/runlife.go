@@ -38,6 +38,9 @@ type Counts struct {
 	Warnings       int `firestore:"warnings" json:"warnings"`
 	APIRequests    int `firestore:"api_requests" json:"api_requests"`
 	SheetsRequests int `firestore:"sheets_requests" json:"sheets_requests"`
+	// Held counts the rows a full run's finish did not delete because the mass-deletion guard
+	// held them (Sync_Log Status held).
+	Held int `firestore:"held,omitempty" json:"held,omitempty"`
 }
 
 // Add adds o to c, field by field.
@@ -51,6 +54,7 @@ func (c *Counts) Add(o Counts) {
 	c.Warnings += o.Warnings
 	c.APIRequests += o.APIRequests
 	c.SheetsRequests += o.SheetsRequests
+	c.Held += o.Held
 }
 
 // Cursor is how far a source has fully landed, and who holds its lease.

@@ -2,6 +2,7 @@ package sheets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -12,13 +13,16 @@ import (
 
 // Ensure makes sure every schema's tab exists with its header. Missing tabs are added with a
 // bold, frozen header row and the column formats (date-times yyyy-mm-dd hh:mm:ss, numbers,
-// texts as plain text); a tab whose header row is blank gets the header; blank header cells
+// texts as plain text), exactly as wide as their contract (every grid cell counts against the
+// workbook's 10,000,000); a tab whose header row is blank gets the header; blank header cells
 // after the ones that match are filled in. A header that names other columns than the contract
 // is an error that names the tab and the columns, and nothing is changed. Header cells to the
-// right of the contract columns are the user's and are fine.
+// right of the contract columns are the user's and are fine; empty columns beyond the contract
+// and the user's columns are deleted. The hidden scratch tab (ScratchTab) is added if missing.
 //
-// It costs one metadata read, one header read when some tabs exist, and one write when
-// something is missing. Tabs already ensured by this Sink cost nothing.
+// It costs one metadata read, one header read when some tabs exist, one read of the columns
+// beyond the headers when a tab has some, and one write when something is missing. Tabs already
+// ensured by this Sink cost nothing (the header is checked again before every batch).
 func (k *Sink) Ensure(ctx context.Context, schemas ...table.Schema) error {
 	k.ensureMu.Lock()
 	defer k.ensureMu.Unlock()
@@ -76,15 +80,23 @@ func (k *Sink) Ensure(ctx context.Context, schemas ...table.Schema) error {
 		}
 	}
 
+	trim, err := k.emptyColumns(ctx, existing, props, headers)
+	if err != nil {
+		return fmt.Errorf("sheets: ensure: %w", err)
+	}
+
 	var reqs []*sheets.Request
 	ids := map[string]int64{}
-	var problems []string
+	var problems []error
+	if props[ScratchTab] == nil {
+		reqs = append(reqs, scratchSheet(newSheetID(used)))
+	}
 	for _, s := range todo {
 		p := props[s.Tab]
 		if p == nil {
 			id := newSheetID(used)
 			ids[s.Tab] = id
-			cols := int64(max(26, len(s.Columns)))
+			cols := int64(len(s.Columns)) // every column costs cells of the workbook's limit
 			reqs = append(reqs, &sheets.Request{AddSheet: &sheets.AddSheetRequest{Properties: &sheets.SheetProperties{
 				SheetId: id, Title: s.Tab,
 				GridProperties: &sheets.GridProperties{RowCount: 1000, ColumnCount: cols, FrozenRowCount: 1},
@@ -97,13 +109,19 @@ func (k *Sink) Ensure(ctx context.Context, schemas ...table.Schema) error {
 		have := headers[s.Tab]
 		from, diff := compareHeader(s, have)
 		if len(diff) > 0 {
-			problems = append(problems, fmt.Sprintf("tab %q: header differs from the contract in %s", s.Tab, strings.Join(diff, ", ")))
+			problems = append(problems, &HeaderError{Tab: s.Tab, Problems: diff})
 			continue
 		}
 		if p.GridProperties != nil && p.GridProperties.ColumnCount < int64(len(s.Columns)) {
 			reqs = append(reqs, &sheets.Request{AppendDimension: &sheets.AppendDimensionRequest{
 				SheetId: p.SheetId, Dimension: "COLUMNS", Length: int64(len(s.Columns)) - p.GridProperties.ColumnCount,
 			}})
+		}
+		if n := trim[s.Tab]; n > 0 {
+			// Empty columns beyond the contract and the user's columns only cost cells.
+			reqs = append(reqs, &sheets.Request{DeleteDimension: &sheets.DeleteDimensionRequest{Range: &sheets.DimensionRange{
+				SheetId: p.SheetId, Dimension: "COLUMNS", StartIndex: p.GridProperties.ColumnCount - n, EndIndex: p.GridProperties.ColumnCount,
+			}}})
 		}
 		if from < len(s.Columns) {
 			reqs = append(reqs, headerRequests(s, p.SheetId, from)...)
@@ -113,7 +131,7 @@ func (k *Sink) Ensure(ctx context.Context, schemas ...table.Schema) error {
 		}
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("sheets: ensure: %s (fix or rename the tab; nothing was changed)", strings.Join(problems, "; "))
+		return fmt.Errorf("sheets: ensure: %w", errors.Join(problems...))
 	}
 	if len(reqs) > 0 {
 		err := k.call(ctx, true, "spreadsheets.batchUpdate", func() error {
@@ -126,6 +144,60 @@ func (k *Sink) Ensure(ctx context.Context, schemas ...table.Schema) error {
 	}
 	k.setIDs(ids)
 	return nil
+}
+
+// emptyColumns returns, per existing tab, how many columns at the right end of its grid are
+// empty in every row: beyond the contract columns and the last header cell, it reads the
+// remaining columns (usually empty, so the answer is small), in one request for every tab.
+func (k *Sink) emptyColumns(ctx context.Context, existing []table.Schema, props map[string]*sheets.SheetProperties, headers map[string][]any) (map[string]int64, error) {
+	out := map[string]int64{}
+	var ranges []string
+	var tabs []table.Schema
+	var from []int64
+	for _, s := range existing {
+		p := props[s.Tab]
+		if p.GridProperties == nil {
+			continue
+		}
+		c0 := int64(len(s.Columns))
+		for i, v := range headers[s.Tab] {
+			if strings.TrimSpace(fmt.Sprint(v)) != "" {
+				c0 = max(c0, int64(i+1))
+			}
+		}
+		if c0 >= p.GridProperties.ColumnCount {
+			continue
+		}
+		ranges = append(ranges, fmt.Sprintf("%s!%s:%s", quoteTab(s.Tab), colName(int(c0)), colName(int(p.GridProperties.ColumnCount-1))))
+		tabs = append(tabs, s)
+		from = append(from, c0)
+	}
+	if len(ranges) == 0 {
+		return out, nil
+	}
+	var resp *sheets.BatchGetValuesResponse
+	err := k.call(ctx, false, "spreadsheets.values.batchGet", func() (err error) {
+		resp, err = k.svc.Spreadsheets.Values.BatchGet(k.id).Ranges(ranges...).MajorDimension("COLUMNS").Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range tabs {
+		used := int64(0) // columns in use after from[i]
+		if i < len(resp.ValueRanges) {
+			for j, col := range resp.ValueRanges[i].Values {
+				for _, v := range col {
+					if v != nil && v != "" {
+						used = int64(j + 1)
+						break
+					}
+				}
+			}
+		}
+		out[s.Tab] = props[s.Tab].GridProperties.ColumnCount - from[i] - used
+	}
+	return out, nil
 }
 
 // compareHeader compares a tab's header row with the contract. It returns the index of the

@@ -1,10 +1,17 @@
 // Package sheets is the Google Sheets sink: it creates the contract tabs, upserts typed rows by
 // key, prunes rows and appends the run log, on the Sheets API v4 with few, batched requests.
 //
-// A Sink assumes it is the only writer of its spreadsheet's contract columns: the process runs
-// single-instance (one run per source at a time), and inside the process the Sink serializes
-// the calls on each tab with a mutex, so calls on different tabs may run concurrently. Two
-// processes upserting the same tab at the same time race between the key read and the write.
+// People work in the same tabs while the Sink writes (they sort, insert and delete rows): every
+// write that addresses rows by position is made safe by protecting the tab during the batch and
+// verifying, in the write's own atomic response, that the rows still held the records they were
+// computed for, repairing from a snapshot when not (safe.go). The header is checked before every
+// batch, the workbook's cell limit before every write, and large tabs are read a column or two
+// at a time, in pages (scan.go).
+//
+// A Sink assumes it is the only program writing its spreadsheet's contract columns: the process
+// runs single-instance (one run per source at a time), and inside the process the Sink
+// serializes the calls on each tab with a mutex; calls on different tabs may run concurrently,
+// except their positional writes (Upsert, Prune), which share the scratch tab.
 package sheets
 
 import (
@@ -122,6 +129,7 @@ type Sink struct {
 	log            *slog.Logger
 	maxCells       int
 	maxBytes       int
+	pageRows       int
 	maxAttempts    int
 	initialBackoff time.Duration
 	maxBackoff     time.Duration
@@ -129,6 +137,7 @@ type Sink struct {
 	reads, writes atomic.Int64
 
 	ensureMu sync.Mutex // serializes Ensure
+	writeMu  sync.Mutex // serializes the positional writes of every tab: they share the scratch tab
 	mu       sync.Mutex // guards ids and tabs
 	ids      map[string]int64
 	tabs     map[string]*sync.Mutex
@@ -142,7 +151,7 @@ func New(svc *sheets.Service, spreadsheetID string, loc *time.Location, opts ...
 	}
 	k := &Sink{
 		svc: svc, id: spreadsheetID, loc: loc, log: slog.Default(),
-		maxCells: DefaultMaxCells, maxBytes: DefaultMaxBytes, maxAttempts: DefaultMaxAttempts,
+		maxCells: DefaultMaxCells, maxBytes: DefaultMaxBytes, maxAttempts: DefaultMaxAttempts, pageRows: DefaultPageRows,
 		initialBackoff: time.Second, maxBackoff: 32 * time.Second,
 		ids: map[string]int64{}, tabs: map[string]*sync.Mutex{},
 	}

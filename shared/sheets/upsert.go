@@ -3,7 +3,9 @@ package sheets
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"time"
 
 	"google.golang.org/api/sheets/v4"
 	"supportsync.dev/shared/table"
@@ -17,17 +19,23 @@ type Result struct {
 }
 
 // Upsert writes rows to the schema's tab by key (the first column) and deletes the rows of the
-// remove keys. It reads the key column once and writes everything in one batchUpdate (several,
-// in order, only when the payload exceeds the cell or byte budget): rows whose key exists are
-// updated in place, the rows to remove are deleted bottom-up, and new keys are appended.
+// remove keys, position-safely (see safe.go): rows whose key exists are updated in place (every
+// contract cell but the key), the rows to remove are deleted bottom-up, and new keys are
+// appended. A batch costs three requests (protect, read the header and keys, write) when
+// nothing moved; a payload over the cell or byte budget of one request takes one more write
+// per request's worth, in the same window.
 //
 // Only the contract columns are written, so what a user keeps in columns to the right stays on
 // the record's row; rows are removed by deleting them, so those columns move with them. Rows
-// inside the data with a blank key are deleted too, so no blank rows remain.
+// inside the data with a blank key are deleted too, so no blank rows remain, unless a person
+// wrote in their columns right of the contract: such a row is theirs and is kept (values in its
+// contract columns, a stray write's trace, are cleared).
 //
 // Duplicate keys in rows: the last one wins. Duplicate keys already in the sheet: the first row
 // is updated and the later copies are deleted. A key both in rows and in remove is removed.
-// Input rows without a key are skipped and counted.
+// Input rows without a key are skipped and counted. A header that no longer matches the
+// contract is a *HeaderError and a write past the workbook's cell limit a *CellLimitError;
+// nothing is written then.
 func (k *Sink) Upsert(ctx context.Context, s table.Schema, rows []table.Row, remove []string) (Result, error) {
 	var res Result
 	err := k.onTab(ctx, s, func(id int64) error {
@@ -41,105 +49,396 @@ func (k *Sink) Upsert(ctx context.Context, s table.Schema, rows []table.Row, rem
 	return res, nil
 }
 
+// pending is what an Upsert still has to write, across rounds.
+type pending struct {
+	want    map[string]*sheets.RowData // key -> the record's contract cells
+	order   []string                   // want's keys in input order (new rows keep it)
+	removed map[string]bool
+	// restore holds contract cells (columns 1..n-1) to put back by key; reinsert whole rows
+	// to append, by key (see outcome).
+	restore  map[string]*sheets.RowData
+	reinsert []*sheets.RowData
+	// wide is set once a misplaced update landed on a row without a key.
+	wide bool
+}
+
+// source says where a planned op comes from, to account for it once it is verified.
+type source struct {
+	key     string
+	restore bool // a repair, not an input row
+}
+
 func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []table.Row, remove []string) (Result, error) {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
 	var res Result
-	keys, err := k.readColumn(ctx, s.Tab, "A")
-	if err != nil {
-		return res, err
-	}
-
-	// Where each key is in the sheet (grid row index; row 0 is the header), and what to delete.
-	where := make(map[string]int64, len(keys))
-	var del []int64
-	for i, v := range keys {
-		idx := int64(i + 1)
-		key := keyOf(v)
-		if key == "" {
-			del = append(del, idx)
-			continue
-		}
-		if _, dup := where[key]; dup {
-			del = append(del, idx)
-			continue
-		}
-		where[key] = idx
-	}
-	removed := make(map[string]bool, len(remove))
+	enc := newEncoder(s)
+	p := pending{want: map[string]*sheets.RowData{}, removed: map[string]bool{}, restore: map[string]*sheets.RowData{}}
 	for _, key := range remove {
-		if removed[key] {
-			continue
-		}
-		removed[key] = true
-		if idx, ok := where[key]; ok {
-			del = append(del, idx)
-			res.Deleted++
-		}
+		p.removed[key] = true
 	}
-
 	// The last row of each key wins; new keys keep their first position.
-	last := make(map[string]int, len(rows))
-	var order []string
-	for i, r := range rows {
+	for _, r := range rows {
 		key := r.Key()
 		if key == "" {
 			res.Skipped++
 			continue
 		}
-		if _, seen := last[key]; !seen {
-			order = append(order, key)
-		}
-		last[key] = i
-	}
-	type upd struct {
-		idx int64
-		row table.Row
-	}
-	var updates []upd
-	var inserts []table.Row
-	for _, key := range order {
-		if removed[key] {
+		if p.removed[key] {
 			continue
 		}
-		r := rows[last[key]]
-		if idx, ok := where[key]; ok {
-			updates = append(updates, upd{idx, r})
-		} else {
-			inserts = append(inserts, r)
+		if _, seen := p.want[key]; !seen {
+			p.order = append(p.order, key)
 		}
+		p.want[key] = enc.row(r)
 	}
-	slices.SortFunc(updates, func(a, b upd) int { return int(a.idx - b.idx) })
-
-	enc := newEncoder(s)
-	w := k.newWriter(len(s.Columns))
-	ncols := int64(len(s.Columns))
-	for i := 0; i < len(updates); {
-		j := i + 1
-		for j < len(updates) && updates[j].idx == updates[j-1].idx+1 {
-			j++
-		}
-		data := make([]*sheets.RowData, j-i)
-		for n, u := range updates[i:j] {
-			data[n] = enc.row(u.row)
-		}
-		start := updates[i].idx
-		w.rows(data, func(off int, part []*sheets.RowData) *sheets.Request {
-			return &sheets.Request{UpdateCells: &sheets.UpdateCellsRequest{
-				Range: &sheets.GridRange{SheetId: id, StartRowIndex: start + int64(off), EndRowIndex: start + int64(off+len(part)),
-					StartColumnIndex: 0, EndColumnIndex: ncols},
-				Rows: part, Fields: cellFields,
-			}}
-		})
-		i = j
-	}
-	for _, r := range deleteRequests(id, del, int64(len(keys))) {
-		w.add(r, 0, 0)
-	}
-	appendRows(w, enc, id, inserts)
-	res.Updated, res.Inserted, res.Truncated = len(updates), len(inserts), enc.truncated
+	res.Truncated = enc.truncated
 	if res.Truncated > 0 || res.Skipped > 0 {
 		k.log.WarnContext(ctx, "sheets: upsert warnings", "tab", s.Tab, "truncated_texts", res.Truncated, "rows_without_key", res.Skipped)
 	}
-	return res, k.flush(ctx, w)
+	for round := 0; ; round++ {
+		if round == maxRounds {
+			return res, fmt.Errorf("the tab kept changing while it was written: %d rows still to write after %d rounds (retry later)",
+				len(p.want)+len(p.restore)+len(p.reinsert), maxRounds)
+		}
+		w, err := k.open(ctx, s, id)
+		if err != nil {
+			return res, err
+		}
+		header, keys, err := k.readKeys(ctx, s, w, p.wide)
+		if err != nil {
+			k.close(ctx, w)
+			return res, err
+		}
+		if err := checkHeader(s, header); err != nil {
+			k.close(ctx, w)
+			return res, err
+		}
+		keyless, torn, err := k.keylessRows(ctx, s, w, blanks(keys))
+		if err != nil {
+			k.close(ctx, w)
+			return res, err
+		}
+		// Write in chunks within one request's budget. A chunk without deletions leaves every
+		// position as it was (appends land after the data), so the next chunk goes out in the
+		// same window, without protecting and reading again; the last one removes the
+		// protection. A chunk that found rows moved ends the round.
+		added := 0
+		for {
+			o, ups, adds, removals, complete := k.plan(s, p, keys, keyless)
+			if o.empty() {
+				k.close(ctx, w)
+				if torn {
+					break // rows are moving: read again to tidy up
+				}
+				return res, nil
+			}
+			last := complete || len(o.deletes) > 0
+			out, err := k.write(ctx, s, id, &w, o, int64(len(keys)+added), last)
+			if err != nil {
+				return res, err
+			}
+			if !out.applied {
+				if out.refused != nil && round >= maxRounds-2 {
+					return res, out.refused
+				}
+				break
+			}
+			res.account(&p, out, ups, adds, removals)
+			clean := !slices.Contains(out.okDelete, false) && !slices.Contains(out.okUpdate, false)
+			if complete && clean && !torn && len(p.want)+len(p.restore)+len(p.reinsert) == 0 {
+				return res, nil
+			}
+			if last || !clean {
+				break
+			}
+			added += len(o.appends)
+		}
+	}
+}
+
+// account records what a verified write did: the ops that landed are done (and counted), the
+// repairs it found are pending.
+func (res *Result) account(p *pending, out outcome, ups, adds []source, removals []bool) {
+	for i, ok := range out.okUpdate {
+		if !ok {
+			continue
+		}
+		if src := ups[i]; src.restore {
+			delete(p.restore, src.key)
+		} else {
+			delete(p.want, src.key)
+			res.Updated++
+		}
+	}
+	for i, ok := range out.okDelete {
+		if ok && removals[i] {
+			res.Deleted++
+		}
+	}
+	for _, src := range adds {
+		if src.restore {
+			continue
+		}
+		delete(p.want, src.key)
+		res.Inserted++
+	}
+	if len(adds) > 0 {
+		p.reinsert = slices.DeleteFunc(p.reinsert, func(rd *sheets.RowData) bool {
+			return slices.ContainsFunc(adds, func(a source) bool { return a.restore && a.key == rowKey(rd) })
+		})
+	}
+	p.wide = p.wide || out.blankHit
+	for key, rd := range out.restore {
+		if _, ok := p.want[key]; !ok && !p.removed[key] {
+			p.restore[key] = rd
+		}
+	}
+	for _, rd := range out.reinsert {
+		if p.removed[rowKey(rd)] {
+			res.Deleted++ // a misplaced delete removed a record that was to be removed
+			continue
+		}
+		p.reinsert = append(p.reinsert, rd)
+	}
+}
+
+// readKeys reads the header and the key column; keys[i] is the key of grid row i+1. With wide
+// it reads the second column too, so rows with contract values but a blank key below the last
+// key (a misplaced update's trace) are found as blank rows, and deleted.
+func (k *Sink) readKeys(ctx context.Context, s table.Schema, w window, wide bool) (header []any, keys []string, err error) {
+	cols := []int{0}
+	if wide && len(s.Columns) > 1 {
+		cols = append(cols, 1)
+	}
+	header, _, err = k.scan(ctx, s.Tab, cols, w.tab.rows, func(i int, vals []any) {
+		keys = append(keys, keyOf(vals[0]))
+	})
+	return header, keys, err
+}
+
+// keylessRow says what a row without a key holds besides: cells in a person's columns (then
+// the row is a person's and is kept), values in contract columns (a stray write's trace).
+type keylessRow struct{ user, contract bool }
+
+// blanks lists the grid rows whose key is blank.
+func blanks(keys []string) []int64 {
+	var out []int64
+	for i, key := range keys {
+		if key == "" {
+			out = append(out, int64(i+1))
+		}
+	}
+	return out
+}
+
+// keylessRows reads the rows without a key whole, to tell a person's rows (cells in columns
+// right of the contract) from blank ones, which are deleted. It costs a read only when the
+// tab has keyless rows inside the data and columns beyond the contract.
+//
+// torn says rows moved between the scan and this read: then every keyless row is kept this
+// round, and the caller reads again.
+func (k *Sink) keylessRows(ctx context.Context, s table.Schema, w window, rows []int64) (out map[int64]keylessRow, torn bool, err error) {
+	out = map[int64]keylessRow{}
+	ncols := int64(len(s.Columns))
+	if len(rows) == 0 || w.tab.cols <= ncols {
+		return out, false, nil
+	}
+	last := colName(int(w.tab.cols) - 1)
+	var ranges []string
+	block := len(rows) > 500 // one block from the first to the last, rather than 500 ranges
+	if block {
+		ranges = []string{fmt.Sprintf("%s!A%d:%s%d", quoteTab(s.Tab), rows[0]+1, last, rows[len(rows)-1]+1)}
+	} else {
+		for _, r := range rows {
+			ranges = append(ranges, fmt.Sprintf("%s!A%d:%s%d", quoteTab(s.Tab), r+1, last, r+1))
+		}
+	}
+	var resp *sheets.BatchGetValuesResponse
+	err = k.call(ctx, false, "spreadsheets.values.batchGet (keyless rows)", func() (err error) {
+		resp, err = k.svc.Spreadsheets.Values.BatchGet(k.id).Ranges(ranges...).
+			ValueRenderOption("UNFORMATTED_VALUE").MajorDimension("ROWS").Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	note := func(idx int64, vals []any) {
+		var kr keylessRow
+		for c, v := range vals {
+			if v == nil || v == "" {
+				continue
+			}
+			switch {
+			case c == 0:
+				torn = true // rows moved since the scan: this is not the keyless row
+			case int64(c) >= ncols:
+				kr.user = true
+			default:
+				kr.contract = true
+			}
+		}
+		out[idx] = kr
+	}
+	isKeyless := make(map[int64]bool, len(rows))
+	for _, r := range rows {
+		isKeyless[r] = true
+	}
+	for i, vr := range resp.ValueRanges {
+		if block {
+			for j, vals := range vr.Values {
+				if idx := rows[0] + int64(j); isKeyless[idx] {
+					note(idx, vals)
+				}
+			}
+			break
+		}
+		if i < len(rows) && len(vr.Values) > 0 {
+			note(rows[i], vr.Values[0])
+		}
+	}
+	if torn {
+		// Decide nothing from a read that does not match the scan: keep every keyless row
+		// this round (they are tidied up at a later read).
+		for _, r := range rows {
+			out[r] = keylessRow{user: true}
+		}
+	}
+	return out, torn, nil
+}
+
+// checkHeader verifies a tab's header against the contract.
+func checkHeader(s table.Schema, header []any) error {
+	from, diff := compareHeader(s, header)
+	for i := from; i < len(s.Columns); i++ {
+		diff = append(diff, fmt.Sprintf("column %s is blank, want %q", colName(i), s.Columns[i].Name))
+	}
+	if len(diff) > 0 {
+		return &HeaderError{Tab: s.Tab, Problems: diff}
+	}
+	return nil
+}
+
+// rowKey is the key of a RowData (its first cell).
+func rowKey(rd *sheets.RowData) string {
+	if rd == nil || len(rd.Values) == 0 || rd.Values[0] == nil {
+		return ""
+	}
+	return keyOf(extValue(rd.Values[0].UserEnteredValue))
+}
+
+// plan computes one write's ops from the keys read, within one request's cell and byte
+// budgets: updates, then appends, then deletions (so a write cut short by the budget has none,
+// and leaves the positions as they were). It returns, parallel to the updates and the
+// appends, where each comes from, for each deletion whether it removes a key of remove, and
+// whether the ops are all there is to do.
+func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]keylessRow) (o ops, ups, adds []source, removals []bool, complete bool) {
+	where := make(map[string]int64, len(keys))
+	cells, bytes := 0, 0
+	fits := func(c, b int) bool {
+		if len(ups)+len(o.deletes)+len(adds) > 0 && (cells+c > k.maxCells || bytes+b > k.maxBytes) {
+			return false
+		}
+		cells, bytes = cells+c, bytes+b
+		return true
+	}
+	var dels []deletion
+	var isRemoval []bool
+	var clears []int64
+	for i, key := range keys {
+		idx := int64(i + 1)
+		if key == "" {
+			switch kr := keyless[idx]; {
+			case kr.user && kr.contract:
+				clears = append(clears, idx) // a person's row: keep it, without stray values
+			case kr.user:
+			default:
+				dels, isRemoval = append(dels, deletion{idx, ""}), append(isRemoval, false)
+			}
+			continue
+		}
+		if _, dup := where[key]; dup {
+			dels, isRemoval = append(dels, deletion{idx, key}), append(isRemoval, false)
+			continue
+		}
+		where[key] = idx
+		if p.removed[key] {
+			dels, isRemoval = append(dels, deletion{idx, key}), append(isRemoval, true)
+		}
+	}
+	ncols := len(s.Columns)
+	addUpdate := func(key string, rd *sheets.RowData, restore bool) bool {
+		idx, ok := where[key]
+		if !ok {
+			return true
+		}
+		data := rd
+		if !restore {
+			data = &sheets.RowData{Values: rd.Values[1:]}
+		}
+		if !fits(ncols-1, estimateBytes(data)+300) {
+			return false
+		}
+		o.updates = append(o.updates, update{idx: idx, key: key, data: data})
+		ups = append(ups, source{key: key, restore: restore})
+		return true
+	}
+	for _, key := range p.order {
+		if rd, ok := p.want[key]; ok && !addUpdate(key, rd, false) {
+			return o, ups, adds, removals, false
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(p.restore)) {
+		if !addUpdate(key, p.restore[key], true) {
+			return o, ups, adds, removals, false
+		}
+	}
+	for _, idx := range clears {
+		data := &sheets.RowData{Values: make([]*sheets.CellData, ncols-1)}
+		for i := range data.Values {
+			data.Values[i] = &sheets.CellData{}
+		}
+		if !fits(ncols-1, estimateBytes(data)+300) {
+			return o, ups, adds, removals, false
+		}
+		o.updates = append(o.updates, update{idx: idx, key: "", data: data})
+		ups = append(ups, source{restore: true})
+	}
+	reinserting := map[string]bool{}
+	for _, rd := range p.reinsert {
+		key := rowKey(rd)
+		reinserting[key] = true
+		if p.removed[key] {
+			continue
+		}
+		if !fits(len(rd.Values), estimateBytes(rd)) {
+			return o, ups, adds, removals, false
+		}
+		o.appends = append(o.appends, rd)
+		adds = append(adds, source{key: key, restore: true})
+	}
+	for _, key := range p.order {
+		rd, ok := p.want[key]
+		if !ok || reinserting[key] {
+			continue
+		}
+		if _, ok := where[key]; ok {
+			continue
+		}
+		if !fits(ncols, estimateBytes(rd)) {
+			return o, ups, adds, removals, false
+		}
+		o.appends = append(o.appends, rd)
+		adds = append(adds, source{key: key})
+	}
+	for i, d := range dels {
+		if !fits(0, 300) {
+			return o, ups, adds, removals, false
+		}
+		o.deletes = append(o.deletes, d)
+		removals = append(removals, isRemoval[i])
+	}
+	return o, ups, adds, removals, true
 }
 
 // appendRows adds AppendCells requests for rows.
@@ -183,37 +482,200 @@ func deleteRequests(id int64, idx []int64, dataRows int64) []*sheets.Request {
 	return reqs
 }
 
-// Prune deletes every data row of the schema's tab for which keep returns false, and every row
-// with a blank key, in one write (merging contiguous rows, bottom-up). It reads all contract
-// columns once; the rows keep sees are decoded like Rows. It is used for the retention window
-// and, after a full run, to remove records the source no longer has.
-func (k *Sink) Prune(ctx context.Context, s table.Schema, keep func(table.Row) bool) (int, error) {
-	deleted := 0
+// PruneRow is what Prune reads of a data row: its key and its date (the schema's DateColumn,
+// a wall-clock time in the Sink's location; zero when the cell is empty, not a date, or the
+// schema has no date column).
+type PruneRow struct {
+	Key  string
+	Date time.Time
+}
+
+// PrunePolicy says which rows Prune removes.
+type PrunePolicy struct {
+	// Expired rows are past the retention window: always removed.
+	Expired func(PruneRow) bool
+	// Unseen rows are records a full run did not see (nil for none): removed unless Hold
+	// holds them.
+	Unseen func(PruneRow) bool
+	// Hold decides, from how many rows are unseen (and not expired) and how many keyed rows
+	// the tab has, whether to keep every unseen row (the mass-deletion guard); nil removes them.
+	Hold func(unseen, rows int) bool
+}
+
+// PruneResult counts what Prune did.
+type PruneResult struct {
+	// Rows is how many keyed rows the tab had.
+	Rows int
+	// Expired and Unseen count the rows removed for each reason; Held counts the unseen rows
+	// kept because Hold held them.
+	Expired, Unseen, Held int
+}
+
+// Deleted is how many keyed rows Prune removed.
+func (r PruneResult) Deleted() int { return r.Expired + r.Unseen }
+
+// Prune deletes the data rows the policy removes, and every blank row (a row without a key
+// but with a person's cells right of the contract is kept), position-
+// safely (see safe.go). It reads only the key and date columns, in pages (about 40 bytes a row
+// held while it decides), so a tab of 400,000 rows is pruned in little memory. Deletions over one
+// request's budget take more rounds. It is used for the retention window and, after a full run,
+// to remove records the source no longer has.
+func (k *Sink) Prune(ctx context.Context, s table.Schema, pol PrunePolicy) (PruneResult, error) {
+	var res PruneResult
 	err := k.onTab(ctx, s, func(id int64) error {
-		deleted = 0
-		rows, err := k.readRows(ctx, s)
-		if err != nil {
-			return err
-		}
-		var del []int64
-		for i, r := range rows {
-			if r.Key() == "" || !keep(r) {
-				del = append(del, int64(i+1))
-				if r.Key() != "" {
-					deleted++
-				}
-			}
-		}
-		w := k.newWriter(len(s.Columns))
-		for _, r := range deleteRequests(id, del, int64(len(rows))) {
-			w.add(r, 0, 0)
-		}
-		return k.flush(ctx, w)
+		var err error
+		res, err = k.prune(ctx, s, id, pol)
+		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sheets: prune %s: %w", s.Tab, err)
+		return res, fmt.Errorf("sheets: prune %s: %w", s.Tab, err)
 	}
-	return deleted, nil
+	return res, nil
+}
+
+func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePolicy) (PruneResult, error) {
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
+	var res PruneResult
+	cols := []int{0}
+	if s.DateColumn > 0 {
+		cols = append(cols, s.DateColumn)
+	}
+	held := false
+	var reinsert []*sheets.RowData
+	for round := 0; ; round++ {
+		if round == maxRounds {
+			return res, fmt.Errorf("the tab kept changing while rows were deleted (retry later)")
+		}
+		w, err := k.open(ctx, s, id)
+		if err != nil {
+			return res, err
+		}
+		// Decide per row as it is read: keep only the deletions (and counts), not the rows.
+		const (
+			blank = iota
+			expired
+			unseen
+		)
+		var dels []deletion
+		var why []int
+		rows, nunseen := 0, 0
+		header, n, err := k.scan(ctx, s.Tab, cols, w.tab.rows, func(i int, vals []any) {
+			key := keyOf(vals[0])
+			if key == "" {
+				dels, why = append(dels, deletion{int64(i + 1), ""}), append(why, blank)
+				return
+			}
+			rows++
+			r := PruneRow{Key: key}
+			if len(vals) > 1 {
+				if c := decode(vals[1], table.DateTime, k.loc); c.Kind == table.DateTime {
+					r.Date = c.T
+				}
+			}
+			switch {
+			case pol.Expired != nil && pol.Expired(r):
+				dels, why = append(dels, deletion{int64(i + 1), key}), append(why, expired)
+			case pol.Unseen != nil && pol.Unseen(r):
+				nunseen++
+				dels, why = append(dels, deletion{int64(i + 1), key}), append(why, unseen)
+			}
+		})
+		if err != nil {
+			k.close(ctx, w)
+			return res, err
+		}
+		if err := checkHeader(s, header); err != nil {
+			k.close(ctx, w)
+			return res, err
+		}
+		var blankRows []int64
+		for i, d := range dels {
+			if why[i] == blank {
+				blankRows = append(blankRows, d.idx)
+			}
+		}
+		keyless, torn, err := k.keylessRows(ctx, s, w, blankRows)
+		if err != nil {
+			k.close(ctx, w)
+			return res, err
+		}
+		if round == 0 {
+			res.Rows = rows
+			held = nunseen > 0 && pol.Hold != nil && pol.Hold(nunseen, rows)
+			if held {
+				res.Held = nunseen
+			}
+		}
+		var o ops
+		var reasons []int
+		bytes, complete := 0, true
+		for _, rd := range reinsert {
+			o.appends = append(o.appends, rd)
+			bytes += estimateBytes(rd)
+		}
+		for i, d := range dels {
+			if held && why[i] == unseen || why[i] == blank && keyless[d.idx].user {
+				continue // held, or a person's row without a key
+			}
+			if bytes += 300; bytes > k.maxBytes || len(o.deletes)*int(max(w.tab.cols, 1)) >= k.maxCells*4 {
+				complete = false
+				break
+			}
+			o.deletes = append(o.deletes, d)
+			reasons = append(reasons, why[i])
+		}
+		if o.empty() {
+			k.close(ctx, w)
+			if torn {
+				continue // rows are moving: read again to tidy up
+			}
+			return res, nil
+		}
+		out, err := k.write(ctx, s, id, &w, o, int64(n), true)
+		if err != nil {
+			return res, err
+		}
+		if !out.applied {
+			if out.refused != nil && round >= maxRounds-2 {
+				return res, out.refused
+			}
+			continue
+		}
+		// Put back the rows a misplaced delete removed, unless the policy removes them anyway.
+		reinsert = reinsert[:0]
+		for _, rd := range out.reinsert {
+			r := PruneRow{Key: rowKey(rd)}
+			if s.DateColumn > 0 && s.DateColumn < len(rd.Values) && rd.Values[s.DateColumn] != nil {
+				if c := decode(extValue(rd.Values[s.DateColumn].UserEnteredValue), table.DateTime, k.loc); c.Kind == table.DateTime {
+					r.Date = c.T
+				}
+			}
+			switch {
+			case r.Key == "":
+				reinsert = append(reinsert, rd)
+			case pol.Expired != nil && pol.Expired(r):
+				res.Expired++
+			case pol.Unseen != nil && !held && pol.Unseen(r):
+				res.Unseen++
+			default:
+				reinsert = append(reinsert, rd)
+			}
+		}
+		for i, ok := range out.okDelete {
+			switch {
+			case !ok:
+			case reasons[i] == expired:
+				res.Expired++
+			case reasons[i] == unseen:
+				res.Unseen++
+			}
+		}
+		// Restores cannot arise (Prune updates nothing); the next round recomputes the rest.
+		if complete && !torn && len(reinsert) == 0 && !slices.Contains(out.okDelete, false) {
+			return res, nil
+		}
+	}
 }
 
 // Append adds rows after the last row of the schema's tab (the Sync_Log), in one write. It
@@ -253,21 +715,6 @@ func (k *Sink) Rows(ctx context.Context, s table.Schema) ([]table.Row, error) {
 		return nil, fmt.Errorf("sheets: rows %s: %w", s.Tab, err)
 	}
 	return rows, nil
-}
-
-// readColumn reads one column below the header, unformatted, in one request.
-func (k *Sink) readColumn(ctx context.Context, tab, col string) ([]any, error) {
-	vr, err := k.readRange(ctx, fmt.Sprintf("%s!%s2:%s", quoteTab(tab), col, col))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(vr.Values))
-	for i, r := range vr.Values {
-		if len(r) > 0 {
-			out[i] = r[0]
-		}
-	}
-	return out, nil
 }
 
 // readRows reads and decodes the contract columns below the header, in one request.
@@ -360,12 +807,8 @@ func (w *writer) rows(data []*sheets.RowData, mk func(off int, part []*sheets.Ro
 	}
 }
 
-// flush sends the batches in order, one batchUpdate each.
-func (k *Sink) flush(ctx context.Context, w *writer) error {
-	return k.flushWith(ctx, w, retryable)
-}
-
-// flushWith is flush with the retry decision given (Append passes unapplied).
+// flushWith sends the batches in order, one batchUpdate each, retrying the errors retry accepts
+// (Append passes unapplied).
 func (k *Sink) flushWith(ctx context.Context, w *writer, retry func(error) bool) error {
 	for _, reqs := range w.batches {
 		if len(reqs) == 0 {

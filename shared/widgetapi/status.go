@@ -90,9 +90,9 @@ type RunStatus struct {
 }
 
 // held reports whether a completed run held deletions back (the mass-deletion guard): its
-// state or its summary says so.
+// counts say so (runs recorded before the count existed: its summary).
 func held(r state.Run) bool {
-	return r.State == "held" || (r.State == state.StateCompleted && strings.Contains(strings.ToLower(r.Message), "held"))
+	return r.Counts.Held > 0 || (r.State == state.StateCompleted && strings.Contains(strings.ToLower(r.Message), "held"))
 }
 
 // BuildStatus reads every source's cursor and recent runs and judges the whole: failing when a

@@ -848,3 +848,65 @@ func TestTerraformVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestTerraformAlertsOnHeldDeletions: the event process logs when the mass-deletion guard holds
+// a full run's deletions is counted by a log-based metric, and an alert policy fires on it.
+func TestTerraformAlertsOnHeldDeletions(t *testing.T) {
+	const event = "deletions_held"
+	// The code logs that event (a renamed event would silence the alert).
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "shared", "process", "process.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), `"event", "`+event+`"`) {
+		t.Fatalf("shared/process/process.go does not log event %q", event)
+	}
+	d := loadDeployment(t)
+	var metric string
+	for name, m := range d.instances("google_logging_metric") {
+		filter, _ := str(mustGet(m, "filter"))
+		if strings.Contains(filter, `jsonPayload.event="`+event+`"`) {
+			if strings.Contains(filter, "severity>=ERROR") || strings.Contains(filter, "severity=ERROR") {
+				t.Errorf("metric %s: filter %q must keep WARNING entries (the event is logged at WARNING)", name, filter)
+			}
+			metric, _ = str(mustGet(m, "name"))
+		}
+	}
+	if metric == "" {
+		t.Fatalf("no google_logging_metric counts jsonPayload.event=%q", event)
+	}
+	found := false
+	for name, p := range d.instances("google_monitoring_alert_policy") {
+		for _, c := range nestedValues(mustGet(p, "conditions")) {
+			for _, th := range nestedValues(mustGet(c, "condition_threshold")) {
+				filter, _ := str(mustGet(th, "filter"))
+				if !strings.Contains(filter, `metric.type="logging.googleapis.com/user/`+metric+`"`) {
+					continue
+				}
+				found = true
+				if cmp, _ := str(mustGet(th, "comparison")); cmp != "COMPARISON_GT" {
+					t.Errorf("alert %s: comparison %q, want COMPARISON_GT", name, cmp)
+				}
+				if v, ok := num(mustGet(th, "threshold_value")); !ok || v != 0 {
+					t.Errorf("alert %s: threshold %v, want 0 (any held run alerts)", name, v)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no google_monitoring_alert_policy fires on metric %q", metric)
+	}
+}
+
+// nestedValues returns the blocks of a nested block type (a tuple of objects), in order.
+func nestedValues(v cty.Value) []cty.Value {
+	var out []cty.Value
+	if v.IsNull() || !v.IsKnown() || !v.CanIterateElements() {
+		return out
+	}
+	for it := v.ElementIterator(); it.Next(); {
+		_, val := it.Element()
+		out = append(out, val)
+	}
+	return out
+}

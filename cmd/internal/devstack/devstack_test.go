@@ -203,6 +203,11 @@ func TestTicketsFullIncrementalFull(t *testing.T) {
 		}
 	}
 	noteCol := string(rune('A' + len(table.Tickets.Columns)))
+	// Tabs are exactly as wide as their contract: the user adds a column for notes first.
+	info, _ := s.Sandbox.Sheets.Sheet(s.Env["SPREADSHEET_ID"], table.Tickets.Tab)
+	if err := s.Sandbox.Sheets.SetGrid(s.Env["SPREADSHEET_ID"], table.Tickets.Tab, info.RowCount, info.ColumnCount+1); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Sandbox.Sheets.SetCell(s.Env["SPREADSHEET_ID"], table.Tickets.Tab, fmt.Sprintf("%s%d", noteCol, noteRow), "call back Monday"); err != nil {
 		t.Fatal(err)
 	}

@@ -8,30 +8,64 @@ import (
 	"google.golang.org/api/sheets/v4"
 )
 
-// txn applies a batch to a copy of a spreadsheet; tabs are copied on first touch.
+// txn applies a batch to a copy of a spreadsheet; tabs are copied on first touch: their
+// properties alone (meta) when only those change, their cells too (sheet) otherwise.
 type txn struct {
 	b      *book
-	copied map[*sheet]bool
+	copied map[*sheet]copyDepth
 }
+
+// copyDepth is how much of a tab a transaction has copied.
+type copyDepth int
+
+const (
+	metaCopy copyDepth = iota + 1 // the properties; the cells are still shared
+	fullCopy                      // the cells too
+)
 
 func begin(b *book) *txn {
 	nb := *b
 	nb.Sheets = append([]*sheet(nil), b.Sheets...)
-	return &txn{b: &nb, copied: map[*sheet]bool{}}
+	return &txn{b: &nb, copied: map[*sheet]copyDepth{}}
 }
 
-// sheet returns a writable copy of the tab with the given id.
+// sheet returns a writable copy of the tab with the given id, cells included.
 func (t *txn) sheet(id int64, what string) (*sheet, *apiError) {
 	i, s := t.b.byID(id)
 	if s == nil {
 		return nil, errorf(400, "Invalid %s: No grid with id: %d", what, id)
 	}
-	if !t.copied[s] {
+	if t.copied[s] < fullCopy {
 		s = s.clone()
 		t.b.Sheets[i] = s
-		t.copied[s] = true
+		t.copied[s] = fullCopy
 	}
 	return s, nil
+}
+
+// meta returns a copy of the tab whose properties (protected ranges) may change; its cells are
+// shared with the committed tab and must not be written.
+func (t *txn) meta(id int64, what string) (*sheet, *apiError) {
+	i, s := t.b.byID(id)
+	if s == nil {
+		return nil, errorf(400, "Invalid %s: No grid with id: %d", what, id)
+	}
+	if t.copied[s] == 0 {
+		c := *s
+		c.Protected = append([]protection(nil), s.Protected...)
+		s = &c
+		t.b.Sheets[i] = s
+		t.copied[s] = metaCopy
+	}
+	return s, nil
+}
+
+// read returns the tab with the given id as the transaction sees it, for reading only.
+func (t *txn) read(id int64, what string) (*sheet, *apiError) {
+	if _, s := t.b.byID(id); s != nil {
+		return s, nil
+	}
+	return nil, errorf(400, "Invalid %s: No grid with id: %d", what, id)
 }
 
 func decodeBody(r *http.Request, v any) *apiError {
@@ -78,7 +112,16 @@ func (f *Fake) batchUpdate(id string, r *http.Request) (any, *apiError) {
 			}
 			replies[i] = rep
 		}
-		return map[string]any{"spreadsheetId": id, "replies": replies}, nil
+		out := map[string]any{"spreadsheetId": id, "replies": replies}
+		if req.IncludeSpreadsheetInResponse {
+			// The spreadsheet as it is right after the batch, limited to responseRanges.
+			ss, e := spreadsheetJSON(t.b, req.ResponseRanges, req.ResponseIncludeGridData)
+			if e != nil {
+				return nil, e
+			}
+			out["updatedSpreadsheet"] = ss
+		}
+		return out, nil
 	})
 }
 
@@ -128,6 +171,12 @@ func (t *txn) apply(i int, r *sheets.Request) (any, *apiError) {
 		default:
 			return nil, errorf(400, "Invalid %s: dimension must be ROWS or COLUMNS", at("appendDimension"))
 		}
+	case r.AddProtectedRange != nil:
+		return t.addProtectedRange(at("addProtectedRange"), r.AddProtectedRange)
+	case r.DeleteProtectedRange != nil:
+		return nil, t.deleteProtectedRange(at("deleteProtectedRange"), r.DeleteProtectedRange)
+	case r.CopyPaste != nil:
+		return nil, t.copyPaste(at("copyPaste"), r.CopyPaste)
 	case r.UpdateDimensionProperties != nil:
 		u := r.UpdateDimensionProperties
 		if u.Range != nil {
@@ -169,6 +218,7 @@ func (t *txn) addSheet(at string, a *sheets.AddSheetRequest) (any, *apiError) {
 		}
 		s.Frozen = g.FrozenRowCount
 	}
+	s.Hidden = p.Hidden
 	if s.Frozen >= s.RowCount {
 		return nil, errorf(400, "Invalid %s: frozen rows must be fewer than the rows", at)
 	}
@@ -177,7 +227,7 @@ func (t *txn) addSheet(at string, a *sheets.AddSheetRequest) (any, *apiError) {
 		idx = int(p.Index)
 	}
 	t.b.Sheets = append(t.b.Sheets[:idx:idx], append([]*sheet{s}, t.b.Sheets[idx:]...)...)
-	t.copied[s] = true
+	t.copied[s] = fullCopy
 	return map[string]any{"addSheet": map[string]any{"properties": props(s, idx)}}, nil
 }
 
@@ -208,11 +258,14 @@ func (t *txn) updateSheetProperties(at string, u *sheets.UpdateSheetPropertiesRe
 			s.ColCount = g.ColumnCount
 		case "gridProperties":
 			s.Frozen, s.RowCount, s.ColCount = g.FrozenRowCount, g.RowCount, g.ColumnCount
+		case "hidden":
+			s.Hidden = u.Properties.Hidden
 		}
 	}
 	if s.RowCount < 1 || s.ColCount < 1 || s.Frozen >= s.RowCount {
 		return errorf(400, "Invalid %s: bad grid properties", at)
 	}
+	s.shrink()
 	return nil
 }
 

@@ -1,14 +1,20 @@
 // Package sheetsfake is an in-process Google Sheets API v4 server for tests and the local
 // sandbox. It speaks the REST wire format the google.golang.org/api/sheets/v4 client sends —
-// spreadsheets.get, spreadsheets.batchUpdate (addSheet, deleteSheet, updateSheetProperties,
-// repeatCell, updateCells, appendCells, deleteDimension, insertDimension, appendDimension,
-// updateDimensionProperties) and the values get / batchGet / update / batchUpdate / append
+// spreadsheets.get (ranges, includeGridData), spreadsheets.batchUpdate (addSheet, deleteSheet,
+// updateSheetProperties, repeatCell, updateCells, appendCells, deleteDimension,
+// insertDimension, appendDimension, updateDimensionProperties, addProtectedRange,
+// deleteProtectedRange, copyPaste; includeSpreadsheetInResponse with responseRanges and
+// responseIncludeGridData) and the values get / batchGet / update / batchUpdate / append
 // calls — with the real API's semantics: sub-requests apply in order and atomically, omitted
 // numeric fields mean 0, grids grow on append, and errors use Google's JSON error shape.
+// Fields masks are not applied (answers are a superset of what a mask keeps).
 //
 // Test hooks read a tab as typed cells or display strings, type into cells like a user,
-// inject 429 / 5xx faults, simulate the per-minute write quota and count requests. Open keeps
-// the state in a directory (a JSON snapshot plus an .xlsx copy of each spreadsheet).
+// play people editing between a client's requests (OnRequest with SortRows, InsertRows,
+// DeleteRows, InsertColumns — stopped by protected ranges unless done as the Owner), inject
+// 429 / 5xx faults, including a request applied and then answered 500 (FailAfterApply),
+// simulate the per-minute write quota and count requests. Open keeps the state in a
+// directory (a JSON snapshot plus an .xlsx copy of each spreadsheet).
 package sheetsfake
 
 import (
@@ -55,11 +61,15 @@ type sheet struct {
 	RowCount int64    `json:"rowCount"`
 	ColCount int64    `json:"columnCount"`
 	Frozen   int64    `json:"frozenRowCount,omitempty"`
+	Hidden   bool     `json:"hidden,omitempty"`
 	Rows     [][]Cell `json:"rows,omitempty"`
+	// Protected are the tab's protected ranges (see protect.go).
+	Protected []protection `json:"protected,omitempty"`
 }
 
 func (s *sheet) clone() *sheet {
 	c := *s
+	c.Protected = append([]protection(nil), s.Protected...)
 	c.Rows = make([][]Cell, len(s.Rows))
 	for i, r := range s.Rows {
 		c.Rows[i] = append([]Cell(nil), r...)
@@ -163,6 +173,10 @@ type Fake struct {
 	autoCreate bool
 	tz         string
 	faults     []int
+	applied    []int // write faults answered after the request was applied
+	hook       func(Call)
+	calls      atomic.Int64
+	nextProtID int64
 	quota      int
 	now        func() time.Time
 	used       map[string][]time.Time // quota window per client and kind
@@ -283,6 +297,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		f.writes.Add(1)
 	}
+	f.runHook(r, read)
 	if e := f.admit(r, read); e != nil {
 		if e.Code == 429 {
 			w.Header().Set("Retry-After", "1")
@@ -312,7 +327,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var e *apiError
 	switch {
 	case !hasTail && call == "" && r.Method == http.MethodGet:
-		v, e = f.getSpreadsheet(id)
+		v, e = f.getSpreadsheet(id, r)
 	case !hasTail && call == "batchUpdate" && r.Method == http.MethodPost:
 		v, e = f.batchUpdate(id, r)
 	case tail == "values:batchGet" && r.Method == http.MethodGet:
@@ -344,6 +359,10 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if e != nil {
 		writeErr(w, e)
+		return
+	}
+	if code := f.appliedFault(read); code != 0 {
+		writeErr(w, errorf(code, "injected fault after the request was applied"))
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -401,6 +420,7 @@ type sheetPropsJSON struct {
 	Index          int            `json:"index"`
 	SheetType      string         `json:"sheetType"`
 	GridProperties map[string]any `json:"gridProperties"`
+	Hidden         bool           `json:"hidden,omitempty"`
 }
 
 func props(s *sheet, index int) sheetPropsJSON {
@@ -408,19 +428,59 @@ func props(s *sheet, index int) sheetPropsJSON {
 	if s.Frozen > 0 {
 		gp["frozenRowCount"] = s.Frozen
 	}
-	return sheetPropsJSON{SheetID: s.ID, Title: s.Title, Index: index, SheetType: "GRID", GridProperties: gp}
+	return sheetPropsJSON{SheetID: s.ID, Title: s.Title, Index: index, SheetType: "GRID", GridProperties: gp, Hidden: s.Hidden}
 }
 
-func (f *Fake) getSpreadsheet(id string) (any, *apiError) {
+func (f *Fake) getSpreadsheet(id string, r *http.Request) (any, *apiError) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	b, e := f.lookup(id)
 	if e != nil {
 		return nil, e
 	}
+	q := r.URL.Query()
+	return spreadsheetJSON(b, q["ranges"], q.Get("includeGridData") == "true")
+}
+
+// spreadsheetJSON is the Spreadsheet resource: every tab's properties and protected ranges and,
+// when ranges are given, only the tabs they name, with their cells when gridData is set (the
+// fake does not apply a fields mask: it answers a superset of what a mask would keep).
+func spreadsheetJSON(b *book, ranges []string, gridData bool) (map[string]any, *apiError) {
+	var spans []span
+	for _, rng := range ranges {
+		p, e := resolve(b, rng)
+		if e != nil {
+			return nil, e
+		}
+		spans = append(spans, p)
+	}
 	var shs []any
 	for i, s := range b.Sheets {
-		shs = append(shs, map[string]any{"properties": props(s, i)})
+		var mine []span
+		for _, p := range spans {
+			if p.s == s {
+				mine = append(mine, p)
+			}
+		}
+		if len(spans) > 0 && len(mine) == 0 {
+			continue
+		}
+		sh := map[string]any{"properties": props(s, i)}
+		if len(s.Protected) > 0 {
+			var prs []any
+			for _, pr := range s.Protected {
+				prs = append(prs, pr.json(s.ID))
+			}
+			sh["protectedRanges"] = prs
+		}
+		if gridData {
+			var data []any
+			for _, p := range mine {
+				data = append(data, gridDataJSON(p))
+			}
+			sh["data"] = data
+		}
+		shs = append(shs, sh)
 	}
 	return map[string]any{
 		"spreadsheetId":  b.ID,
