@@ -16,6 +16,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/genai"
@@ -93,6 +94,9 @@ type Result struct {
 	Tokens      int      `json:"tokens"`
 }
 
+// tools are the declarations, made once (they depend only on the contract).
+var tools = sync.OnceValue(Tools)
+
 // ErrModel wraps a model failure before any tool ran (nothing to answer with).
 var ErrModel = errors.New("ask: the model did not answer")
 
@@ -119,7 +123,7 @@ func Run(ctx context.Context, m Model, ds *widgets.Dataset, question string, lim
 	res := Result{Model: m.Name(), AsOf: ds.AsOf.UTC().Format(time.RFC3339)}
 	cfg := &genai.GenerateContentConfig{
 		SystemInstruction: genai.NewContentFromText(Instruction(today, loc.String(), res.AsOf), genai.RoleUser),
-		Tools:             []*genai.Tool{{FunctionDeclarations: Tools()}},
+		Tools:             []*genai.Tool{{FunctionDeclarations: tools()}},
 		Temperature:       genai.Ptr[float32](0),
 		MaxOutputTokens:   1024,
 	}

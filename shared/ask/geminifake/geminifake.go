@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Part is one part of a content, as on the wire.
@@ -95,6 +96,7 @@ type Server struct {
 	script Script
 	step   int
 	reqs   []*Request
+	busy   time.Duration
 }
 
 // New starts a fake that accepts key and plays script.
@@ -102,6 +104,14 @@ func New(key string, script Script) *Server {
 	s := &Server{key: key, script: script}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// Busy returns the time the fake spent answering (reading, scripting and writing), the
+// "model time" a measurement of the caller's own overhead leaves out.
+func (s *Server) Busy() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.busy
 }
 
 // Requests returns the requests received so far.
@@ -118,6 +128,12 @@ func apiError(w http.ResponseWriter, code int, status, msg string) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() {
+		s.mu.Lock()
+		s.busy += time.Since(start)
+		s.mu.Unlock()
+	}()
 	const prefix, suffix = "/v1beta/models/", ":generateContent"
 	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, prefix) || !strings.HasSuffix(r.URL.Path, suffix) {
 		apiError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no route %s %s", r.Method, r.URL.Path))
