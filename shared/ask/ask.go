@@ -92,6 +92,8 @@ type Result struct {
 	Steps       int      `json:"steps"`
 	ToolCalls   int      `json:"tool_calls"`
 	Tokens      int      `json:"tokens"`
+	// ToolTime is the time spent running the tools (the widgets' own computation).
+	ToolTime time.Duration `json:"-"`
 }
 
 // tools are the declarations, made once (they depend only on the contract).
@@ -180,7 +182,9 @@ func Run(ctx context.Context, m Model, ds *widgets.Dataset, question string, lim
 				out["error"] = fmt.Sprintf("the limit of %d tool calls per question is reached; answer with the results you have", lim.Calls)
 			} else {
 				res.ToolCalls++
+				t0 := time.Now()
 				f, err := Call(ds, c.Name, c.Args, today)
+				res.ToolTime += time.Since(t0)
 				switch {
 				case widgets.IsBadRequest(err):
 					out["error"] = err.Error()

@@ -60,7 +60,8 @@ func scriptedSet() map[string]geminifake.Script {
 // BenchmarkQuestion answers each scripted question over a year of 50,000 tickets and 100,000
 // chats with the real Gemini client against the local fake, and reports the server-side
 // overhead per question (wall time less the time the fake spent answering: building the
-// requests, the HTTP round trips on loopback, running the tools, the number check), the tool
+// requests, the HTTP round trips on loopback, running the tools, the number check), the part
+// of it spent in the tools (the widgets' own computation, as for the JSON API), the tool
 // calls and the model calls per question.
 func BenchmarkQuestion(b *testing.B) {
 	tickets, chats := widgetstest.Rows(50_000, 100_000, end, halifax, 3)
@@ -79,6 +80,7 @@ func BenchmarkQuestion(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			m, fake := model(b, scriptedSet()[name])
 			var calls, steps int
+			var tools time.Duration
 			var stop ask.Stop
 			b.ResetTimer()
 			start := time.Now()
@@ -87,11 +89,12 @@ func BenchmarkQuestion(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				calls, steps, stop = calls+res.ToolCalls, steps+res.Steps, res.Stop
+				calls, steps, stop, tools = calls+res.ToolCalls, steps+res.Steps, res.Stop, tools+res.ToolTime
 			}
 			total := time.Since(start)
 			b.StopTimer()
 			b.ReportMetric(float64((total-fake.Busy()).Microseconds())/1000/float64(b.N), "overhead-ms/question")
+			b.ReportMetric(float64(tools.Microseconds())/1000/float64(b.N), "tools-ms/question")
 			b.ReportMetric(float64(calls)/float64(b.N), "tool-calls/question")
 			b.ReportMetric(float64(steps)/float64(b.N), "model-calls/question")
 			b.Logf("%s: stop %s", name, stop)

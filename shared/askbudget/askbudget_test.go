@@ -78,3 +78,19 @@ func TestBudgetAcrossInstances(t *testing.T) {
 		t.Fatalf("tokens spent: %v", err)
 	}
 }
+
+// BenchmarkTakeCharge is the budget's cost per question: one transaction and one increment
+// (against the Firestore emulator here; a real database adds its own round trips).
+func BenchmarkTakeCharge(b *testing.B) {
+	fs := emulatortest.FirestoreClient(b)
+	bud := askbudget.New(fs, askbudget.Limits{Requests: 1 << 30, Tokens: 1 << 40}, nil)
+	ctx := context.Background()
+	for range b.N {
+		if _, err := bud.Take(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := bud.Charge(ctx, 1000); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

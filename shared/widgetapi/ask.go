@@ -161,7 +161,7 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.o.Log.Info("ask answered", "event", "ask_answered", "model", res.Model, "stop", string(res.Stop), "steps", res.Steps,
-		"tool_calls", res.ToolCalls, "tokens", res.Tokens, "facts", len(res.Facts), "question_chars", utf8.RuneCountInString(q),
+		"tool_calls", res.ToolCalls, "tool_ms", res.ToolTime.Milliseconds(), "tokens", res.Tokens, "facts", len(res.Facts), "question_chars", utf8.RuneCountInString(q),
 		"ms", time.Since(start).Milliseconds())
 	if res.Facts == nil {
 		res.Facts = []ask.Fact{}
