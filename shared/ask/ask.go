@@ -39,11 +39,15 @@ type Limits struct {
 	Steps int
 	// Calls is the most tool calls (12 when 0).
 	Calls int
-	// Tokens is the most tokens (prompt + answer, summed over the model calls; 60,000 when 0).
+	// Tokens is the most tokens (prompt + answer, summed over the model calls; DefaultTokens
+	// when 0).
 	Tokens int
 	// Time is the most wall time (45 s when 0).
 	Time time.Duration
 }
+
+// DefaultTokens is a question's token limit when Limits.Tokens is 0.
+const DefaultTokens = 60000
 
 func (l Limits) withDefaults() Limits {
 	if l.Steps <= 0 {
@@ -53,7 +57,7 @@ func (l Limits) withDefaults() Limits {
 		l.Calls = 12
 	}
 	if l.Tokens <= 0 {
-		l.Tokens = 60000
+		l.Tokens = DefaultTokens
 	}
 	if l.Time <= 0 {
 		l.Time = 45 * time.Second

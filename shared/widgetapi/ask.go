@@ -143,9 +143,10 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lim := s.o.Ask.Limits
-	if lim.Tokens <= 0 || lim.Tokens > left {
-		lim.Tokens = left
+	if lim.Tokens <= 0 {
+		lim.Tokens = ask.DefaultTokens
 	}
+	lim.Tokens = min(lim.Tokens, left) // never past the day's budget
 	start := time.Now()
 	res, err := ask.Run(r.Context(), s.o.Ask.Model, l.ds, q, lim, s.now())
 	if cerr := s.o.Ask.Budget.Charge(context.WithoutCancel(r.Context()), res.Tokens); cerr != nil {
