@@ -45,6 +45,10 @@ func (e *SpentError) Error() string {
 		e.Spent.Requests, e.Limits.Requests, e.Spent.Tokens, e.Limits.Tokens, e.Resets.Format(time.RFC3339))
 }
 
+// maxAttempts bounds the retries of a contended Take (every instance's questions of a day
+// update the same document).
+const maxAttempts = 10
+
 // Budget counts one deployment's use.
 type Budget struct {
 	fs  *firestore.Client
@@ -89,7 +93,7 @@ func (b *Budget) Take(ctx context.Context) (tokensLeft int, err error) {
 		tokensLeft = b.lim.Tokens - s.Tokens
 		s.Requests++
 		return tx.Set(ref, map[string]any{"day": day, "requests": s.Requests}, firestore.MergeAll)
-	})
+	}, firestore.MaxAttempts(maxAttempts))
 	var se *SpentError
 	if errors.As(err, &se) {
 		return 0, se
