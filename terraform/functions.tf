@@ -286,14 +286,17 @@ module "widgetapi" {
   ingress_settings   = var.widgetapi_public ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
   invokers           = var.widgetapi_public ? ["allUsers"] : []
 
-  environment = {
+  environment = merge({
     GOOGLE_CLOUD_PROJECT      = var.project_id
     LOG_LEVEL                 = var.log_level
     WIDGETAPI_ALLOWED_ORIGINS = join(",", var.widgetapi_allowed_origins)
     WIDGETAPI_REFRESH_SECONDS = "5"
     WIDGETAPI_STALE_MINUTES   = tostring(var.widgetapi_stale_minutes)
-  }
-  secret_environment = {
+    ASK_MODEL                 = var.ask_model
+    ASK_DAILY_REQUESTS        = tostring(var.ask_daily_requests)
+    ASK_DAILY_TOKENS          = tostring(var.ask_daily_tokens)
+  }, { for k, v in { ASK_VERTEX_LOCATION = var.ask_vertex_location } : k => v if local.ask_vertex })
+  secret_environment = merge({
     WIDGETAPI_ADMIN_KEY = {
       secret  = google_secret_manager_secret.this["widgetapi_admin_key"].secret_id
       version = google_secret_manager_secret_version.token["widgetapi_admin_key"].version
@@ -302,9 +305,11 @@ module "widgetapi" {
       secret  = google_secret_manager_secret.this["widgetapi_signing_keys"].secret_id
       version = google_secret_manager_secret_version.token["widgetapi_signing_keys"].version
     }
-  }
+  }, local.ask_secret_environment)
 
-  project_roles = ["roles/datastore.viewer"]
+  # Reads only, unless ask is on: its daily budget is a Firestore document (datastore.user),
+  # and on Vertex AI the function's own account calls the model (aiplatform.user).
+  project_roles = concat([local.ask_on ? "roles/datastore.user" : "roles/datastore.viewer"], local.ask_vertex ? ["roles/aiplatform.user"] : [])
 
   depends_on = [google_project_service.this, google_firestore_database.default, time_sleep.iam_propagation]
 }

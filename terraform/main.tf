@@ -13,7 +13,7 @@ locals {
   topics = toset(["sync-tickets", "sync-chats", "raw-batches", "runs-completed", "dead-letter", "publish-dead-letter"])
 
   # Secret ids. The values come from variables and live in Secret Manager only.
-  secrets = {
+  secrets = merge({
     hubspot_token = "hubspot-token"
     livechat_pat  = "livechat-pat"
     team_config   = "team-config"
@@ -21,23 +21,42 @@ locals {
     # signing keys (id:secret[,id:secret], the first signs).
     widgetapi_admin_key    = "widgetapi-admin-key"
     widgetapi_signing_keys = "widgetapi-signing-keys"
-  }
+    },
+    # ask on the Gemini API (ask_backend = "gemini_api"): the API key, read by widgetapi only.
+    # (A filtered for expression: a conditional between objects of different attributes is
+    # a type error.)
+    { for k, v in { gemini_api_key = "gemini-api-key" } : k => v if local.ask_gemini_api },
+  )
   # The tokens are write-only (never in the plan or the state); a new value is applied by
   # raising its *_version variable. The team config is not secret, so Terraform keeps it and
   # rolls out a change on its own.
   # for_each iterates the versions (plain numbers): an ephemeral value may not decide which
   # resources exist, only fill a write-only argument.
-  token_versions = {
+  token_versions = merge({
     hubspot_token          = var.hubspot_token_version
     livechat_pat           = var.livechat_pat_version
     widgetapi_admin_key    = var.widgetapi_admin_key_version
     widgetapi_signing_keys = var.widgetapi_signing_keys_version
-  }
+  }, { for k, v in { gemini_api_key = var.gemini_api_key_version } : k => v if local.ask_gemini_api })
   token_values = {
     hubspot_token          = var.hubspot_token
     livechat_pat           = var.livechat_pat
     widgetapi_admin_key    = var.widgetapi_admin_key
     widgetapi_signing_keys = var.widgetapi_signing_keys
+    gemini_api_key         = var.gemini_api_key
+  }
+
+  # ask (POST /api/v1/ask on widgetapi): off, Vertex AI with widgetapi's own service account
+  # (roles/aiplatform.user, no key), or the Gemini API with a key in Secret Manager. When on,
+  # widgetapi also writes the daily ask budget (ask_budget/{day}) in Firestore.
+  ask_on         = var.ask_backend != "off"
+  ask_vertex     = var.ask_backend == "vertex"
+  ask_gemini_api = var.ask_backend == "gemini_api"
+  ask_secret_environment = {
+    for k in(local.ask_gemini_api ? ["GEMINI_API_KEY"] : []) : k => {
+      secret  = google_secret_manager_secret.this["gemini_api_key"].secret_id
+      version = google_secret_manager_secret_version.token["gemini_api_key"].version
+    }
   }
 
   team_config_file = "/etc/supportsync/team.yaml"
@@ -45,7 +64,7 @@ locals {
   # may not have it yet, and grants to a missing account fail).
   pubsub_service_agent = google_project_service_identity.pubsub.email
 
-  apis = toset([
+  apis = toset(concat(local.ask_vertex ? ["aiplatform.googleapis.com"] : [], [
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
@@ -62,7 +81,7 @@ locals {
     "secretmanager.googleapis.com",
     "sheets.googleapis.com",
     "storage.googleapis.com",
-  ])
+  ]))
 }
 
 resource "google_project_service" "this" {

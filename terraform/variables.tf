@@ -429,3 +429,82 @@ variable "widgetapi_stale_minutes" {
     error_message = "widgetapi_stale_minutes must be between 5 and 10080."
   }
 }
+
+variable "ask_backend" {
+  description = "Model behind POST /api/v1/ask on widgetapi: \"off\" (ask answers 503 and the dashboard hides its box), \"vertex\" (Vertex AI with widgetapi's own service account: roles/aiplatform.user, no key) or \"gemini_api\" (the Gemini API with gemini_api_key, stored in Secret Manager)."
+  type        = string
+  default     = "off"
+
+  validation {
+    condition     = contains(["off", "vertex", "gemini_api"], var.ask_backend)
+    error_message = "ask_backend must be off, vertex or gemini_api."
+  }
+}
+
+variable "ask_vertex_location" {
+  description = "Vertex AI location of the ask model (ask_backend = \"vertex\")."
+  type        = string
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^(global|[a-z]+-[a-z]+[0-9]+)$", var.ask_vertex_location))
+    error_message = "ask_vertex_location must be a location such as us-central1 or global."
+  }
+}
+
+variable "ask_model" {
+  description = "Model name of ask (a current Flash model by default)."
+  type        = string
+  default     = "gemini-2.5-flash"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", var.ask_model))
+    error_message = "ask_model must be a model name such as gemini-2.5-flash."
+  }
+}
+
+variable "ask_daily_requests" {
+  description = "Questions ask accepts per UTC day, across every widgetapi instance; then 429."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.ask_daily_requests >= 1 && var.ask_daily_requests <= 1000000 && floor(var.ask_daily_requests) == var.ask_daily_requests
+    error_message = "ask_daily_requests must be a whole number from 1 to 1000000."
+  }
+}
+
+variable "ask_daily_tokens" {
+  description = "Model tokens ask may spend per UTC day, across every widgetapi instance; then 429."
+  type        = number
+  default     = 2000000
+
+  validation {
+    condition     = var.ask_daily_tokens >= 1000 && var.ask_daily_tokens <= 1000000000 && floor(var.ask_daily_tokens) == var.ask_daily_tokens
+    error_message = "ask_daily_tokens must be a whole number from 1000 to 1000000000."
+  }
+}
+
+variable "gemini_api_key" {
+  description = "Gemini API key for ask_backend = \"gemini_api\". Stored in Secret Manager as gemini-api-key; write-only, never in the plan or the state."
+  type        = string
+  default     = null
+  sensitive   = true
+  ephemeral   = true
+
+  validation {
+    condition     = var.gemini_api_key == null || length(trimspace(coalesce(var.gemini_api_key, " "))) > 0
+    error_message = "gemini_api_key must not be empty when given."
+  }
+}
+
+variable "gemini_api_key_version" {
+  description = "Raise by one to store a new gemini_api_key: the key is write-only (never in the state), so Terraform cannot see that it changed."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.gemini_api_key_version >= 1 && floor(var.gemini_api_key_version) == var.gemini_api_key_version
+    error_message = "gemini_api_key_version must be a whole number >= 1."
+  }
+}

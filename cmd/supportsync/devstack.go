@@ -57,6 +57,13 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 	if getenv("WIDGETAPI_ADMIN_KEY") == "" {
 		fmt.Fprintf(out, "widget API admin key: WIDGETAPI_ADMIN_KEY in %s\n", stack.EnvPath())
 	}
+	if st, err := stack.AskStatus(ctx); err != nil {
+		fmt.Fprintln(out, "could not check ask:", err)
+	} else if st.Enabled {
+		fmt.Fprintf(out, "ask on POST %s/api/v1/ask (model %s)\n", stack.WidgetsURL(), st.Model)
+	} else {
+		fmt.Fprintf(out, "ask is off: %s\n", st.Reason)
+	}
 
 	var lastFinished time.Time
 	syncAll := func(m batch.Mode) error {

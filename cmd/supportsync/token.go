@@ -15,7 +15,7 @@ import (
 // working URL of the widget's data.
 func cmdToken(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := newFlags("token", out)
-	widget := fs.String("widget", "", "widget id (GET /api/v1/widgets lists them)")
+	widget := fs.String("widget", "", "widget id (GET /api/v1/widgets lists them), or ask for a token of POST /api/v1/ask")
 	ttl := fs.Duration("ttl", widgetapi.DefaultTTL, "how long the token is valid (at most 720h)")
 	base := fs.String("url", "", "widget API base URL (default $WIDGETAPI_URL, else http://127.0.0.1:8080)")
 	filters := map[string]*string{}
@@ -49,6 +49,9 @@ func cmdToken(ctx context.Context, args []string, getenv func(string) string, ou
 		return err
 	}
 	fmt.Fprintf(out, "%s%s\n", strings.TrimRight(*base, "/"), m.Path)
+	if *widget == widgetapi.AskScope { // POSTed with the token in Authorization: Bearer
+		fmt.Fprintf(out, "token %s\n", m.Token)
+	}
 	fmt.Fprintf(out, "expires %s\n", m.Expires.Format(time.RFC3339))
 	return nil
 }

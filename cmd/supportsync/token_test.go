@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"supportsync.dev/shared/config"
 	"supportsync.dev/shared/secrets"
@@ -32,6 +33,17 @@ func TestTokenCommand(t *testing.T) {
 	line := strings.SplitN(out.String(), "\n", 2)[0]
 	if !strings.HasPrefix(line, srv.URL+"/api/v1/widgets/agent-leaderboard?") || !strings.Contains(line, "agent=Alice+Smith") || !strings.Contains(line, "token=k1.") {
 		t.Errorf("printed %q", line)
+	}
+	out.Reset()
+	// An ask token: the endpoint and the token, which opens POST /api/v1/ask only.
+	if code := run(context.Background(), []string{"token", "--widget", "ask", "--ttl", "1h"}, getenv, &out, &errb); code != 0 {
+		t.Fatalf("ask: exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	if len(lines) < 2 || lines[0] != srv.URL+"/api/v1/ask" || !strings.HasPrefix(lines[1], "token k1.") {
+		t.Errorf("ask printed %q", out.String())
+	} else if c, err := signer.Verify(strings.TrimPrefix(lines[1], "token "), time.Now()); err != nil || c.Widget != widgetapi.AskScope {
+		t.Errorf("ask token %+v %v", c, err)
 	}
 	out.Reset()
 	if code := run(context.Background(), []string{"token", "--widget", "nope"}, getenv, &out, &errb); code != 1 || !strings.Contains(errb.String(), `unknown widget \"nope\"`) && !strings.Contains(errb.String(), "unknown widget") {

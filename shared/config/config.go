@@ -133,6 +133,25 @@ type Config struct {
 	WidgetRefresh time.Duration
 	// WidgetStale is WIDGETAPI_STALE_MINUTES: a source whose cursor is older is stale.
 	WidgetStale time.Duration
+
+	// AskGeminiKey is GEMINI_API_KEY; AskGeminiKeySecret is GEMINI_API_KEY_SECRET (at most
+	// one is set). Without either, AskVertexLocation with Project selects Vertex AI (the
+	// service account's own credentials); without that too, /api/v1/ask answers 503.
+	AskGeminiKey       secrets.Secret
+	AskGeminiKeySecret string
+	// AskVertexLocation is ASK_VERTEX_LOCATION, the Vertex AI location (us-central1, global).
+	AskVertexLocation string
+	// AskModel is ASK_MODEL, the model name.
+	AskModel string
+	// AskBaseURL is ASK_MODEL_BASE_URL: another server speaking the same REST wire format.
+	AskBaseURL string
+	// AskDailyRequests and AskDailyTokens are ASK_DAILY_REQUESTS and ASK_DAILY_TOKENS, the
+	// budget of one UTC day shared by every instance.
+	AskDailyRequests, AskDailyTokens int
+	// AskMaxSteps is ASK_MAX_STEPS, the most model calls of one question.
+	AskMaxSteps int
+	// AskTimeout is ASK_TIMEOUT_SECONDS, the most time of one question.
+	AskTimeout time.Duration
 }
 
 // SigningKey is one embed-token key: its id (carried by tokens, for rotation) and secret.
@@ -190,6 +209,15 @@ var vars = []Var{
 	{Name: "WIDGETAPI_ALLOWED_ORIGINS", Description: "Browser origins allowed to call widgetapi (CORS), comma-separated, e.g. https://app.hubspot.com; empty allows none."},
 	{Name: "WIDGETAPI_REFRESH_SECONDS", Default: "5", Description: "How often widgetapi checks whether a new widget dataset was published, in seconds (1 to 300)."},
 	{Name: "WIDGETAPI_STALE_MINUTES", Default: "180", Description: "The status reports a source stale when its cursor is older than this many minutes (5 to 10080)."},
+	{Name: "GEMINI_API_KEY", Description: "Gemini API key for /api/v1/ask (or GEMINI_API_KEY_SECRET, or Vertex AI with ASK_VERTEX_LOCATION; none of them turns ask off).", Secret: true},
+	{Name: "GEMINI_API_KEY_SECRET", Description: "Secret Manager version holding the Gemini API key, projects/P/secrets/S/versions/V (set this or GEMINI_API_KEY)."},
+	{Name: "ASK_VERTEX_LOCATION", Description: "Vertex AI location of the model (us-central1, global, ...); with GOOGLE_CLOUD_PROJECT and no Gemini key, ask uses Vertex AI with the service account's credentials."},
+	{Name: "ASK_MODEL", Default: "gemini-2.5-flash", Description: "Model that answers /api/v1/ask."},
+	{Name: "ASK_MODEL_BASE_URL", Description: "Optional base URL of a server speaking the Gemini REST wire format (a local fake or sandbox); empty is Google's endpoint."},
+	{Name: "ASK_DAILY_REQUESTS", Default: "500", Description: "Questions /api/v1/ask accepts per UTC day, across every instance (1 to 1000000)."},
+	{Name: "ASK_DAILY_TOKENS", Default: "2000000", Description: "Model tokens /api/v1/ask may spend per UTC day, across every instance (1000 to 1000000000)."},
+	{Name: "ASK_MAX_STEPS", Default: "6", Description: "Most model calls of one question (1 to 20)."},
+	{Name: "ASK_TIMEOUT_SECONDS", Default: "45", Description: "Most time of one question, in seconds (5 to 300)."},
 }
 
 // Vars returns every variable Load reads, in a stable order.
@@ -429,6 +457,19 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	c.WidgetRefresh = time.Duration(l.int("WIDGETAPI_REFRESH_SECONDS", 1, 300)) * time.Second
 	c.WidgetStale = l.minutes("WIDGETAPI_STALE_MINUTES", 5, 10080)
 
+	c.AskGeminiKey, c.AskGeminiKeySecret = l.credential("GEMINI_API_KEY", "GEMINI_API_KEY_SECRET", false, "ask")
+	if c.AskVertexLocation = l.get("ASK_VERTEX_LOCATION"); c.AskVertexLocation != "" && !locationRE.MatchString(c.AskVertexLocation) {
+		l.bad("ASK_VERTEX_LOCATION", "%q is not a location such as us-central1 or global", c.AskVertexLocation)
+	}
+	if c.AskModel = l.get("ASK_MODEL"); !modelRE.MatchString(c.AskModel) {
+		l.bad("ASK_MODEL", "%q is not a model name such as gemini-2.5-flash", c.AskModel)
+	}
+	c.AskBaseURL = l.url("ASK_MODEL_BASE_URL", false)
+	c.AskDailyRequests = l.int("ASK_DAILY_REQUESTS", 1, 1000000)
+	c.AskDailyTokens = l.int("ASK_DAILY_TOKENS", 1000, 1000000000)
+	c.AskMaxSteps = l.int("ASK_MAX_STEPS", 1, 20)
+	c.AskTimeout = time.Duration(l.int("ASK_TIMEOUT_SECONDS", 5, 300)) * time.Second
+
 	if err := errors.Join(l.errs...); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -479,6 +520,15 @@ func (c Config) String() string {
 		"WIDGETAPI_ALLOWED_ORIGINS":      strings.Join(c.WidgetOrigins, ","),
 		"WIDGETAPI_REFRESH_SECONDS":      strconv.Itoa(int(c.WidgetRefresh / time.Second)),
 		"WIDGETAPI_STALE_MINUTES":        strconv.Itoa(int(c.WidgetStale / time.Minute)),
+		"GEMINI_API_KEY":                 c.AskGeminiKey.String(),
+		"GEMINI_API_KEY_SECRET":          c.AskGeminiKeySecret,
+		"ASK_VERTEX_LOCATION":            c.AskVertexLocation,
+		"ASK_MODEL":                      c.AskModel,
+		"ASK_MODEL_BASE_URL":             c.AskBaseURL,
+		"ASK_DAILY_REQUESTS":             strconv.Itoa(c.AskDailyRequests),
+		"ASK_DAILY_TOKENS":               strconv.Itoa(c.AskDailyTokens),
+		"ASK_MAX_STEPS":                  strconv.Itoa(c.AskMaxSteps),
+		"ASK_TIMEOUT_SECONDS":            strconv.Itoa(int(c.AskTimeout / time.Second)),
 	}
 	var b strings.Builder
 	for _, v := range vars {
@@ -494,7 +544,11 @@ func (c Config) String() string {
 	return b.String()
 }
 
-var keyIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+var (
+	keyIDRE    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+	locationRE = regexp.MustCompile(`^(global|[a-z]+-[a-z]+[0-9]+)$`)
+	modelRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+)
 
 // signingKeys reads id:secret pairs, never echoing a secret.
 func (l *loader) signingKeys(name string, needed bool) []SigningKey {

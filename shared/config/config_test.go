@@ -51,6 +51,7 @@ func TestLoadDefaults(t *testing.T) {
 		LeaseTTL:                   30 * time.Minute,
 		LogLevel:                   "info",
 		WidgetRefresh:              5 * time.Second, WidgetStale: 3 * time.Hour,
+		AskModel: "gemini-2.5-flash", AskDailyRequests: 500, AskDailyTokens: 2000000, AskMaxSteps: 6, AskTimeout: 45 * time.Second,
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreFields(Config{}, "Team")); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -126,6 +127,7 @@ func TestLoadEverything(t *testing.T) {
 		LeaseTTL:                   5 * time.Minute,
 		LogLevel:                   "warn",
 		WidgetRefresh:              5 * time.Second, WidgetStale: 3 * time.Hour,
+		AskModel: "gemini-2.5-flash", AskDailyRequests: 500, AskDailyTokens: 2000000, AskMaxSteps: 6, AskTimeout: 45 * time.Second,
 	}
 	if diff := cmp.Diff(want, c, cmpopts.IgnoreFields(Config{}, "Team")); diff != "" {
 		t.Errorf("Load (-want +got):\n%s", diff)
@@ -349,8 +351,8 @@ func TestVars(t *testing.T) {
 	if diff := cmp.Diff(listed, read); diff != "" {
 		t.Errorf("Vars vs variables Load reads, in order (-vars +read):\n%s", diff)
 	}
-	if len(listed) != 33 {
-		t.Errorf("%d variables, want 33", len(listed))
+	if len(listed) != 42 {
+		t.Errorf("%d variables, want 42", len(listed))
 	}
 	// The defaults listed are the ones Load applies: loading them explicitly changes nothing.
 	defaults := map[string]string{}

@@ -65,3 +65,35 @@ func TestWidgetVariables(t *testing.T) {
 		t.Errorf("duplicate key id: %v", err)
 	}
 }
+
+// TestAskVariables checks the ask variables: defaults, good values, and every problem named
+// at once without echoing the key.
+func TestAskVariables(t *testing.T) {
+	c, err := Load(env(map[string]string{"GOOGLE_CLOUD_PROJECT": "p"}), NeedFirestore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AskModel != "gemini-2.5-flash" || c.AskDailyRequests != 500 || c.AskDailyTokens != 2000000 || c.AskMaxSteps != 6 ||
+		c.AskTimeout.Seconds() != 45 || c.AskGeminiKey != "" || c.AskVertexLocation != "" {
+		t.Errorf("defaults %+v", c)
+	}
+	key := "AIza-not-a-real-key-0123456789"
+	c, err = Load(env(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "GEMINI_API_KEY": key, "ASK_VERTEX_LOCATION": "europe-west4",
+		"ASK_MODEL": "gemini-2.5-flash-lite", "ASK_MODEL_BASE_URL": "http://127.0.0.1:9999", "ASK_DAILY_REQUESTS": "20"}), NeedFirestore)
+	if err != nil || string(c.AskGeminiKey) != key || c.AskVertexLocation != "europe-west4" || c.AskBaseURL != "http://127.0.0.1:9999" || c.AskDailyRequests != 20 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if strings.Contains(c.String(), key) {
+		t.Error("String shows the Gemini key")
+	}
+	_, err = Load(env(map[string]string{"GOOGLE_CLOUD_PROJECT": "p", "GEMINI_API_KEY": key, "GEMINI_API_KEY_SECRET": "projects/p/secrets/g/versions/1",
+		"ASK_VERTEX_LOCATION": "Mars 1", "ASK_MODEL": "gemini 2", "ASK_MODEL_BASE_URL": "ftp://x", "ASK_DAILY_TOKENS": "5", "ASK_TIMEOUT_SECONDS": "x"}), NeedFirestore)
+	for _, want := range []string{"GEMINI_API_KEY: set GEMINI_API_KEY or GEMINI_API_KEY_SECRET", "ASK_VERTEX_LOCATION", "ASK_MODEL:", "ASK_MODEL_BASE_URL", "ASK_DAILY_TOKENS", "ASK_TIMEOUT_SECONDS"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad ask variables: %v, want %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), key) {
+		t.Error("an error shows the Gemini key")
+	}
+}

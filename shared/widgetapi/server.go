@@ -1,6 +1,7 @@
 // Package widgetapi is the widget HTTP API: GET /api/v1/widgets/{id} (the numbers of one
 // widget of the contract), GET /api/v1/widgets (the list), GET /api/v1/status (every source's
-// sync state, admin only) and POST /api/v1/tokens (mint an embed token, admin only).
+// sync state, admin only), POST /api/v1/tokens (mint an embed token, admin only) and POST
+// /api/v1/ask (a question answered from the widgets by a model; see ask.go).
 //
 // The dataset is loaded from Firestore once per instance and reloaded when its version
 // changes (one cheap pointer read at most every Options.Refresh); if Firestore cannot be
@@ -56,6 +57,8 @@ type Options struct {
 	Stale time.Duration
 	Now   func() time.Time
 	Log   *slog.Logger
+	// Ask configures POST /api/v1/ask (see ask.go).
+	Ask AskOptions
 }
 
 // Limits of a request.
@@ -107,6 +110,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /api/v1/widgets", s.list)
 	s.mux.HandleFunc("GET /api/v1/status", s.status)
 	s.mux.HandleFunc("POST /api/v1/tokens", s.mint)
+	s.mux.HandleFunc("POST /api/v1/ask", s.ask)
+	s.mux.HandleFunc("GET /api/v1/ask", s.askStatus)
 	s.mux.HandleFunc("GET /widgets", s.gallery)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "not found")
@@ -137,8 +142,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.Add("Vary", "Origin")
 		if slices.Contains(s.o.Origins, strings.ToLower(origin)) {
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Set("Access-Control-Allow-Headers", "Authorization, If-None-Match")
-			h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, If-None-Match, Content-Type")
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 			h.Set("Access-Control-Expose-Headers", "ETag")
 			h.Set("Access-Control-Max-Age", "600")
 		} else if r.Method == http.MethodOptions {
@@ -485,6 +490,9 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 		q.Set(k, v)
 	}
 	resp := MintResponse{Token: tok, Expires: time.Unix(c.Expires, 0).UTC(), Path: "/api/v1/widgets/" + c.Widget + "?" + q.Encode()}
+	if c.Widget == AskScope {
+		resp.Path = "/api/v1/ask" // POST, with the token in Authorization: Bearer
+	}
 	body, _ := json.Marshal(resp)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")

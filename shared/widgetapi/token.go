@@ -117,6 +117,15 @@ func (s *Signer) Verify(tok string, now time.Time) (Claims, error) {
 // NewClaims validates a mint request: the widget exists, every locked filter applies to it
 // and has a valid value, and the TTL is within (0, MaxTTL].
 func NewClaims(widget string, filters map[string]string, ttl time.Duration, now time.Time) (Claims, error) {
+	if widget == AskScope { // a token for POST /api/v1/ask: no filters to lock
+		if len(filters) > 0 || ttl < 0 || ttl > MaxTTL {
+			return Claims{}, &widgets.BadRequestError{Reason: fmt.Sprintf("an %s token takes no filters and a ttl up to %s", AskScope, MaxTTL)}
+		}
+		if ttl == 0 {
+			ttl = DefaultTTL
+		}
+		return Claims{Widget: AskScope, Issued: now.Unix(), Expires: now.Add(ttl).Unix()}, nil
+	}
 	w, ok := widgets.ByID(widget)
 	if !ok {
 		return Claims{}, &widgets.BadRequestError{Reason: fmt.Sprintf("unknown widget %q", clip(widget))}

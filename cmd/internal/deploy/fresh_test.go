@@ -251,7 +251,7 @@ func TestTerraformReplayAfterPeek(t *testing.T) {
 // from ephemeral variables, so neither the plan nor the state holds them.
 func TestTerraformTokensWriteOnly(t *testing.T) {
 	d := loadDeployment(t)
-	for _, v := range []string{"hubspot_token", "livechat_pat"} {
+	for _, v := range []string{"hubspot_token", "livechat_pat", "gemini_api_key"} {
 		b := d.m.variables[v]
 		for _, attr := range []string{"ephemeral", "sensitive"} {
 			if val, ok := b.Body.Attributes[attr]; !ok || value(val.Expr, nil) != cty.True {
@@ -271,7 +271,7 @@ func TestTerraformTokensWriteOnly(t *testing.T) {
 			}
 			for _, root := range traversalRoots(a.Expr) {
 				if (root == "local.token_values" || root == "var.hubspot_token" || root == "var.livechat_pat" ||
-					root == "var.widgetapi_admin_key" || root == "var.widgetapi_signing_keys") && a.Name != "secret_data_wo" {
+					root == "var.widgetapi_admin_key" || root == "var.widgetapi_signing_keys" || root == "var.gemini_api_key") && a.Name != "secret_data_wo" {
 					t.Errorf("%s.%s: %s reads %s; only secret_data_wo may (write-only)", r.Labels[0], r.Labels[1], a.Name, root)
 				}
 			}

@@ -6,6 +6,7 @@ package deploy
 import (
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +39,7 @@ var (
 			"TOPIC_RUNS_COMPLETED", "LEASE_MINUTES", "LOG_LEVEL"},
 		"publish": {"GOOGLE_CLOUD_PROJECT", "SPREADSHEET_ID", "TEAM_CONFIG", "LOG_LEVEL"},
 		"widgetapi": {"GOOGLE_CLOUD_PROJECT", "WIDGETAPI_ADMIN_KEY", "WIDGETAPI_SIGNING_KEYS", "WIDGETAPI_ALLOWED_ORIGINS",
-			"WIDGETAPI_REFRESH_SECONDS", "WIDGETAPI_STALE_MINUTES", "LOG_LEVEL"},
+			"WIDGETAPI_REFRESH_SECONDS", "WIDGETAPI_STALE_MINUTES", "LOG_LEVEL", "ASK_MODEL", "ASK_DAILY_REQUESTS", "ASK_DAILY_TOKENS"},
 	}
 	// topicEnv maps each TOPIC_* variable to the topic name the code uses by default.
 	topicEnv = map[string]string{
@@ -68,15 +69,18 @@ var (
 		"team-config":            {"fetchchats", "fetchtickets", "process", "publish"},
 		"widgetapi-admin-key":    {"widgetapi"},
 		"widgetapi-signing-keys": {"widgetapi"},
+		"gemini-api-key":         {"widgetapi"}, // only with ask_backend = "gemini_api" (TestTerraformAsk)
 	}
+	// optionalSecrets exist only with some variables.
+	optionalSecrets = []string{"gemini-api-key"}
 	// allowedProjectRoles are the only project-level roles granted to anyone.
 	// roles/storage.objectViewer is for the build account only (TestTerraformBuildReadsSources).
-	allowedProjectRoles = []string{"roles/datastore.user", "roles/datastore.viewer", "roles/logging.logWriter", "roles/artifactregistry.writer", "roles/storage.objectViewer"}
+	allowedProjectRoles = []string{"roles/datastore.user", "roles/datastore.viewer", "roles/aiplatform.user", "roles/logging.logWriter", "roles/artifactregistry.writer", "roles/storage.objectViewer"}
 	// allowedIAMRoles are roles/iam.* grants made on one service account, never project-wide:
 	// Token Creator for the Pub/Sub agent on the push account (TestTerraformPushTokenCreator).
 	allowedIAMRoles = []string{"roles/iam.serviceAccountTokenCreator"}
 	// wantProjectRoles are the project roles of each function: Firestore read-write, except
-	// widgetapi, which only reads.
+	// widgetapi, which only reads (with ask off, the default; see TestTerraformAsk).
 	wantProjectRoles = map[string][]string{"widgetapi": {"roles/datastore.viewer"}}
 	// publicFunctions are the functions browsers reach (public ingress, allUsers invoker).
 	publicFunctions = []string{"widgetapi"}
@@ -104,13 +108,17 @@ type deployment struct {
 	functions map[string]map[string]cty.Value // module calls of ./modules/function by function name
 }
 
-func loadDeployment(t *testing.T) *deployment {
+func loadDeployment(t *testing.T, override ...map[string]cty.Value) *deployment {
 	t.Helper()
 	root := repoRoot(t)
 	d := &deployment{root: root, functions: map[string]map[string]cty.Value{}}
 	d.m = loadModule(t, filepath.Join(root, "terraform"))
 	d.fnMod = loadModule(t, filepath.Join(root, "terraform", "modules", "function"))
-	d.e = newEvaluator(t, d.m, testVars)
+	vars := maps.Clone(testVars)
+	for _, o := range override {
+		maps.Copy(vars, o)
+	}
+	d.e = newEvaluator(t, d.m, vars)
 	for _, b := range d.m.modules {
 		args := d.e.module(b)
 		if src, _ := str(args["source"]); src != "./modules/function" {
@@ -401,6 +409,9 @@ func TestTerraformSecrets(t *testing.T) {
 		}
 	}
 	for id, want := range wantAccessors {
+		if !declared[id] && slices.Contains(optionalSecrets, id) {
+			continue
+		}
 		var deployed []string
 		for _, fn := range want {
 			if _, ok := d.functions[fn]; ok {
@@ -746,7 +757,7 @@ func TestTerraformModuleInstances(t *testing.T) {
 
 			var wantSecrets []string
 			for id, readers := range wantAccessors {
-				if slices.Contains(readers, fn) {
+				if slices.Contains(readers, fn) && !slices.Contains(optionalSecrets, id) {
 					wantSecrets = append(wantSecrets, id)
 				}
 			}
