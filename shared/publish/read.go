@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/sheets/v4"
 
+	sheetsink "supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/table"
 )
 
@@ -95,7 +94,7 @@ func (r *Reader) Tab(ctx context.Context, s table.Schema, add func(table.Row)) (
 			row := make(table.Row, len(s.Columns))
 			for j, c := range src {
 				if c >= 0 && c < len(v) {
-					row[j] = decode(v[c], s.Columns[j].Kind, r.Loc)
+					row[j] = sheetsink.DecodeCell(v[c], s.Columns[j].Kind, r.Loc)
 				}
 			}
 			k := row.Key()
@@ -207,52 +206,6 @@ func (r *Reader) retry(ctx context.Context, f func() error) error {
 		wait *= 2
 	}
 	return err
-}
-
-// decode turns one unformatted value into a cell of the column's kind; a value that does not
-// fit (text typed into a number column) is kept as text, which the widgets treat as empty.
-func decode(v any, k table.Kind, loc *time.Location) table.Cell {
-	switch x := v.(type) {
-	case nil:
-		return table.Cell{}
-	case string:
-		if x == "" {
-			return table.Cell{}
-		}
-		if k == table.DateTime {
-			if t, err := time.ParseInLocation(table.DateTimeLayout, x, loc); err == nil {
-				return table.TimeCell(t)
-			}
-		}
-		if k == table.Number {
-			if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
-				return table.NumberCell(f)
-			}
-		}
-		return table.TextCell(x)
-	case float64:
-		switch k {
-		case table.DateTime:
-			return table.TimeCell(fromSerial(x, loc))
-		case table.Text:
-			return table.TextCell(strconv.FormatFloat(x, 'f', -1, 64))
-		}
-		return table.NumberCell(x)
-	case bool:
-		if k == table.Text {
-			return table.TextCell(strings.ToUpper(strconv.FormatBool(x)))
-		}
-		return table.BoolCell(x)
-	}
-	return table.TextCell(fmt.Sprint(v))
-}
-
-// fromSerial returns the wall-clock time in loc a Sheets date serial stands for (days since
-// 1899-12-30, the fraction the time of day), to the second.
-func fromSerial(serial float64, loc *time.Location) time.Time {
-	days := math.Floor(serial)
-	secs := int(math.Round((serial - days) * 86400))
-	return time.Date(1899, 12, 30+int(days), 0, 0, secs, 0, loc)
 }
 
 // colName is the A1 letters of the 0-based column i.

@@ -185,10 +185,11 @@ func jsonLen(s string) int {
 	return n
 }
 
-// decode turns one value read with UNFORMATTED_VALUE and SERIAL_NUMBER back into a cell of the
-// column's kind. A value that does not fit the kind (a user typed text into a number column) is
-// kept as it is.
-func decode(v any, k table.Kind, loc *time.Location) table.Cell {
+// DecodeCell turns one value read with UNFORMATTED_VALUE and SERIAL_NUMBER back into a cell
+// of the column's kind: a date-time typed as text in the display layout and a number typed as
+// text are read as what they say. Any other value that does not fit the kind (a user typed words
+// into a number column) is kept as it is.
+func DecodeCell(v any, k table.Kind, loc *time.Location) table.Cell {
 	switch x := v.(type) {
 	case nil:
 		return table.Cell{}
@@ -199,6 +200,11 @@ func decode(v any, k table.Kind, loc *time.Location) table.Cell {
 		if k == table.DateTime {
 			if t, err := time.ParseInLocation(table.DateTimeLayout, x, loc); err == nil {
 				return table.TimeCell(t)
+			}
+		}
+		if k == table.Number {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+				return table.NumberCell(f)
 			}
 		}
 		return table.TextCell(x)

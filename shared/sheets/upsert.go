@@ -569,7 +569,7 @@ func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePol
 			rows++
 			r := PruneRow{Key: key}
 			if len(vals) > 1 {
-				if c := decode(vals[1], table.DateTime, k.loc); c.Kind == table.DateTime {
+				if c := DecodeCell(vals[1], table.DateTime, k.loc); c.Kind == table.DateTime {
 					r.Date = c.T
 				}
 			}
@@ -647,7 +647,7 @@ func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePol
 		for _, rd := range out.reinsert {
 			r := PruneRow{Key: rowKey(rd)}
 			if s.DateColumn > 0 && s.DateColumn < len(rd.Values) && rd.Values[s.DateColumn] != nil {
-				if c := decode(extValue(rd.Values[s.DateColumn].UserEnteredValue), table.DateTime, k.loc); c.Kind == table.DateTime {
+				if c := DecodeCell(extValue(rd.Values[s.DateColumn].UserEnteredValue), table.DateTime, k.loc); c.Kind == table.DateTime {
 					r.Date = c.T
 				}
 			}
@@ -729,7 +729,7 @@ func (k *Sink) readRows(ctx context.Context, s table.Schema) ([]table.Row, error
 		r := make(table.Row, len(s.Columns))
 		for j := range r {
 			if j < len(vals) {
-				r[j] = decode(vals[j], s.Columns[j].Kind, k.loc)
+				r[j] = DecodeCell(vals[j], s.Columns[j].Kind, k.loc)
 			}
 		}
 		rows[i] = r
