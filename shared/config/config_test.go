@@ -349,8 +349,8 @@ func TestVars(t *testing.T) {
 	if diff := cmp.Diff(listed, read); diff != "" {
 		t.Errorf("Vars vs variables Load reads, in order (-vars +read):\n%s", diff)
 	}
-	if len(listed) != 33 {
-		t.Errorf("%d variables, want 33", len(listed))
+	if len(listed) != 34 {
+		t.Errorf("%d variables, want 34", len(listed))
 	}
 	// The defaults listed are the ones Load applies: loading them explicitly changes nothing.
 	defaults := map[string]string{}

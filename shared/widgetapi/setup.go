@@ -40,7 +40,7 @@ func FromConfig(cfg *config.Config, fs *firestore.Client, log *slog.Logger) (*Se
 	}
 	return New(Options{
 		Datasets: widgetstore.New(fs), Runs: state.New(fs), Signer: signer, AdminKey: cfg.WidgetAdminKey,
-		Origins: cfg.WidgetOrigins, Refresh: cfg.WidgetRefresh, Stale: cfg.WidgetStale, Log: log,
+		Origins: cfg.WidgetOrigins, FrameAncestors: cfg.WidgetFrameAncestors, Refresh: cfg.WidgetRefresh, Stale: cfg.WidgetStale, Log: log,
 	}), nil
 }
 
