@@ -448,7 +448,11 @@ func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
 	gd.Form = *filterForm("/widgets", []string{widgets.FilterFrom, widgets.FilterTo, widgets.FilterPipeline, widgets.FilterAgent, widgets.FilterSource}, valuesMap(shared), nil, formKeep, nil, false)
 	ttlField := widgetpage.Field{Name: "ttl", Label: "Embed links expire after", Value: ttl.String()}
 	for _, d := range embedTTLs {
-		ttlField.Options = append(ttlField.Options, widgetpage.Option{Value: d.String(), Label: fmt.Sprintf("%d days", int(d.Hours()/24))})
+		label := fmt.Sprintf("%d days", int(d.Hours()/24))
+		if d == 24*time.Hour {
+			label = "1 day"
+		}
+		ttlField.Options = append(ttlField.Options, widgetpage.Option{Value: d.String(), Label: label})
 	}
 	gd.Form.Fields = append(gd.Form.Fields, ttlField)
 	gd.Form.Hidden = removeHidden(gd.Form.Hidden, "ttl")

@@ -104,7 +104,7 @@ func uniq(xs ...int) []int {
 
 // HBars draws one labelled horizontal bar per point, the value's text at its end.
 func HBars(id, title, desc string, pts []Point, text func(Point) string) string {
-	const W, row, label, pad = 640, 30, 190, 8
+	const W, row, label, pad = 480, 30, 150, 8
 	H := max(len(pts), 1)*row + 2*pad
 	var b strings.Builder
 	open(&b, id, W, H, title, desc)
@@ -115,11 +115,11 @@ func HBars(id, title, desc string, pts []Point, text func(Point) string) string 
 	if mx <= 0 {
 		mx = 1
 	}
-	plotW := float64(W - label - 90)
+	plotW := float64(W - label - 80)
 	for i, p := range pts {
 		y := pad + i*row
 		w := plotW * p.Value / mx
-		fmt.Fprintf(&b, `<text class="lbl" x="%d" y="%d" text-anchor="end">%s</text>`, label-8, y+row/2+5, esc(trunc(p.Label, 26)))
+		fmt.Fprintf(&b, `<text class="lbl" x="%d" y="%d" text-anchor="end">%s</text>`, label-8, y+row/2+5, esc(trunc(p.Label, 20)))
 		fmt.Fprintf(&b, `<rect class="bar" x="%d" y="%d" width="%s" height="%d"><title>%s</title></rect>`, label, y+4, num(w), row-8, esc(p.Tip))
 		fmt.Fprintf(&b, `<text class="val" x="%s" y="%d">%s</text>`, num(float64(label)+w+6), y+row/2+5, esc(text(p)))
 	}
