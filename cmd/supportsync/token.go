@@ -49,6 +49,7 @@ func cmdToken(ctx context.Context, args []string, getenv func(string) string, ou
 		return err
 	}
 	fmt.Fprintf(out, "%s%s\n", strings.TrimRight(*base, "/"), m.Path)
+	fmt.Fprintf(out, "page (embed as an iframe): %s%s\n", strings.TrimRight(*base, "/"), m.Page)
 	fmt.Fprintf(out, "expires %s\n", m.Expires.Format(time.RFC3339))
 	return nil
 }

@@ -142,6 +142,14 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		w.Write(b.Bytes())
 		return
 	}
+	fr := s.freshness(r.Context(), ans.l, a.admin)
+	// A page is kept with the JSON answers (same dataset, same bound): the same link asked
+	// again (an iframe on many screens) is not rendered twice.
+	pageKey := fmt.Sprintf("page|%s|%t|%s|%s", wd.ID, a.admin, fr.warning, r.URL.RawQuery)
+	if c, ok := s.cached(ans.l, pageKey); ok {
+		s.writePage(w, r, c)
+		return
+	}
 	th := theme(o)
 	locked := map[string]bool{}
 	if !a.admin {
@@ -149,7 +157,6 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 			locked[k] = true
 		}
 	}
-	fr := s.freshness(r.Context(), ans.l, a.admin)
 	keep := url.Values{}
 	if tok := r.URL.Query().Get("token"); tok != "" {
 		keep.Set("token", tok)
@@ -169,16 +176,22 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, http.StatusInternalServerError, "Widget unavailable", "internal error", false)
 		return
 	}
+	c := cached{body: b.Bytes(), etag: etagOf(b.Bytes())}
+	s.store(ans.l, pageKey, c)
+	s.writePage(w, r, c)
+}
+
+// writePage sends a widget page with its ETag, answering 304 when the browser has it.
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, c cached) {
 	s.htmlHeaders(w, s.o.FrameAncestors)
 	w.Header().Set("Cache-Control", cacheControl)
 	w.Header().Add("Vary", "Authorization")
-	etag := etagOf(b.Bytes())
-	w.Header().Set("ETag", etag)
-	if inm := r.Header.Get("If-None-Match"); inm == etag {
+	w.Header().Set("ETag", c.etag)
+	if inm := r.Header.Get("If-None-Match"); inm != "" && (inm == c.etag || inm == "W/"+c.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	w.Write(b.Bytes())
+	w.Write(c.body)
 }
 
 // widgetView is a widget's view model: its numbers and the words around them.

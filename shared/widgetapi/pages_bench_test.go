@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -88,9 +89,24 @@ func BenchmarkWidgetPages365Days(b *testing.B) {
 			}
 			report(b, lat, body)
 		})
-		// rendered: the same range again, so the JSON answer is cached and the time is the
-		// page's own (decode, chart, table, template).
+		// rendered: the same range (its JSON answer cached) under a new theme parameter each
+		// time, so the time is the page's own: decode, chart, table, template.
 		b.Run(wd.ID+"/rendered", func(b *testing.B) {
+			path := "/widgets/" + wd.ID + "?from=" + base.AddDate(0, 0, -364).Format(time.DateOnly) + "&to=" + base.Format(time.DateOnly)
+			serve(b, path)
+			var lat []time.Duration
+			var body []byte
+			i := 0
+			for b.Loop() {
+				var d time.Duration
+				body, d = serve(b, path+"&theme=x"+strconv.Itoa(i))
+				lat = append(lat, d)
+				i++
+			}
+			report(b, lat, body)
+		})
+		// repeated: the same link again (the rendered page cached).
+		b.Run(wd.ID+"/repeated", func(b *testing.B) {
 			path := "/widgets/" + wd.ID + "?from=" + base.AddDate(0, 0, -364).Format(time.DateOnly) + "&to=" + base.Format(time.DateOnly)
 			serve(b, path)
 			var lat []time.Duration

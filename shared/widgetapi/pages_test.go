@@ -158,7 +158,7 @@ func checkCSV(t *testing.T, id string, v map[string]any, recs [][]string, page s
 	shows := func(s string) {
 		t.Helper()
 		if !strings.Contains(page, "<dd>"+html.EscapeString(s)+"</dd>") {
-			t.Errorf("%s: the headline does not show %q", id, s)
+			t.Errorf("%s: the headline does not show %q: %s", id, s, regexp.MustCompile(`<dl class="headline">.*</dl>`).FindString(page))
 		}
 	}
 	switch id {
@@ -259,6 +259,15 @@ func TestWidgetPageTokens(t *testing.T) {
 	}
 	if !strings.Contains(r.body, `<p class="warn" role="status"><strong>Warning:</strong> the data may be stale`) {
 		t.Error("no stale warning while no sync ever completed")
+	}
+	// A minted token's page is the embeddable widget.
+	mr := e.do(t, "POST", "/api/v1/tokens", bearer(string(adminKey)), `{"widget":"load-heatmap","filters":{"source":"chats"}}`)
+	var minted widgetapi.MintResponse
+	if err := json.Unmarshal([]byte(mr.body), &minted); err != nil || !strings.HasPrefix(minted.Page, "/widgets/load-heatmap?token=") {
+		t.Fatalf("mint: %s %v", mr.body, err)
+	}
+	if p := e.do(t, "GET", minted.Page, nil, ""); p.code != 200 || !strings.Contains(p.body, "source chats (locked)") {
+		t.Errorf("minted page: %d", p.code)
 	}
 	expired := e.token(t, widgetapi.Claims{Widget: "chat-csat", Issued: now.Add(-2 * time.Hour).Unix(), Expires: now.Add(-time.Hour).Unix()})
 	tampered := good[:len(good)-3] + "AAA"

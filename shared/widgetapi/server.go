@@ -462,11 +462,13 @@ type MintRequest struct {
 	TTL string `json:"ttl"`
 }
 
-// MintResponse is the answer: the token and the path that uses it.
+// MintResponse is the answer: the token, the JSON path that uses it and the widget page to
+// embed (an iframe's src).
 type MintResponse struct {
 	Token   string    `json:"token"`
 	Expires time.Time `json:"expires"`
 	Path    string    `json:"path"`
+	Page    string    `json:"page"`
 }
 
 func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
@@ -512,7 +514,8 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 	for k, v := range c.Filters {
 		q.Set(k, v)
 	}
-	resp := MintResponse{Token: tok, Expires: time.Unix(c.Expires, 0).UTC(), Path: "/api/v1/widgets/" + c.Widget + "?" + q.Encode()}
+	resp := MintResponse{Token: tok, Expires: time.Unix(c.Expires, 0).UTC(), Path: "/api/v1/widgets/" + c.Widget + "?" + q.Encode(),
+		Page: "/widgets/" + c.Widget + "?" + url.Values{"token": {tok}}.Encode()}
 	body, _ := json.Marshal(resp)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
