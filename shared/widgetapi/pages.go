@@ -126,6 +126,16 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, code, h, m, false)
 		return
 	}
+	fr := s.freshness(r.Context(), ans.l, a.admin)
+	// A page is kept with the JSON answers (same dataset, same bound): the same link asked
+	// again (an iframe on many screens) is not rendered twice.
+	pageKey := fmt.Sprintf("page|%s|%t|%s|%s", wd.ID, a.admin, fr.warning, r.URL.RawQuery)
+	if !asCSV {
+		if c, ok := s.cached(ans.l, pageKey); ok {
+			s.writePage(w, r, c)
+			return
+		}
+	}
 	resp, m, err := widgetpage.Build(wd.ID, wd.Title, "", ans.c.body)
 	if err != nil {
 		s.o.Log.Error("widget page", "event", "widgetapi_error", "widget", wd.ID, "error", err.Error())
@@ -140,14 +150,6 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", cacheControl)
 		w.Header().Set("Vary", "Authorization")
 		w.Write(b.Bytes())
-		return
-	}
-	fr := s.freshness(r.Context(), ans.l, a.admin)
-	// A page is kept with the JSON answers (same dataset, same bound): the same link asked
-	// again (an iframe on many screens) is not rendered twice.
-	pageKey := fmt.Sprintf("page|%s|%t|%s|%s", wd.ID, a.admin, fr.warning, r.URL.RawQuery)
-	if c, ok := s.cached(ans.l, pageKey); ok {
-		s.writePage(w, r, c)
 		return
 	}
 	th := theme(o)
