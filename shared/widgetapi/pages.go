@@ -169,7 +169,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	pd := widgetpage.PageData{
 		Head: widgetpage.Head{DocTitle: wd.Title + " · supportsync", Theme: th},
 		W:    s.widgetView(wd, resp, m, ans, fr.warning, locked, keep, ""),
-		Form: filterForm("/widgets/"+wd.ID, wd.Filters, resp.Filters, locked, keep, ans.l.ds.Location(), wd.IgnoresRange),
+		Form: filterForm("/widgets/"+wd.ID, wd.Filters, resp.Filters, locked, keep, wd.IgnoresRange),
 	}
 	pd.W.OpenTables = len(m.Tables) == 1 && len(m.Tables[0].Rows) <= 12
 	var b bytes.Buffer
@@ -257,7 +257,7 @@ func scopeWords(wd widgets.Widget, f map[string]string, locked map[string]bool) 
 }
 
 // filterForm is the GET form of the filters a widget (or the dashboard) takes.
-func filterForm(action string, names []string, applied map[string]string, locked map[string]bool, keep url.Values, loc *time.Location, noRange bool) *widgetpage.Form {
+func filterForm(action string, names []string, applied map[string]string, locked map[string]bool, keep url.Values, noRange bool) *widgetpage.Form {
 	f := &widgetpage.Form{Action: action}
 	for _, k := range []string{"token", "theme", "tv", "every", "ttl"} {
 		if v := keep.Get(k); v != "" {
@@ -460,7 +460,7 @@ func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
 	if ttl != DefaultTTL {
 		formKeep.Set("ttl", ttl.String())
 	}
-	gd.Form = *filterForm("/widgets", []string{widgets.FilterFrom, widgets.FilterTo, widgets.FilterPipeline, widgets.FilterAgent, widgets.FilterSource}, valuesMap(shared), nil, formKeep, nil, false)
+	gd.Form = *filterForm("/widgets", []string{widgets.FilterFrom, widgets.FilterTo, widgets.FilterPipeline, widgets.FilterAgent, widgets.FilterSource}, valuesMap(shared), nil, formKeep, false)
 	ttlField := widgetpage.Field{Name: "ttl", Label: "Embed links expire after", Value: ttl.String()}
 	for _, d := range embedTTLs {
 		label := fmt.Sprintf("%d days", int(d.Hours()/24))

@@ -316,6 +316,9 @@ func TestGallery(t *testing.T) {
 	if !strings.Contains(r.body, `<section id="ask" class="ask">`) || !strings.Contains(r.body, "Sync stale") {
 		t.Error("no ask slot or no sync status")
 	}
+	if n := len(svgRe.FindAllString(r.body, -1)); n != len(widgets.All) || strings.Count(r.body, "<table>") < len(widgets.All) || scriptRe.MatchString(r.body) || styleRe.MatchString(r.body) {
+		t.Errorf("dashboard: %d labelled charts, %d tables, script %v, inline style %v", n, strings.Count(r.body, "<table>"), scriptRe.MatchString(r.body), styleRe.MatchString(r.body))
+	}
 	srcs := regexp.MustCompile(`&lt;iframe src=&#34;([^&]+)&#34;`).FindAllStringSubmatch(r.body, -1)
 	if len(srcs) != len(widgets.All) {
 		t.Fatalf("%d embed snippets, want %d", len(srcs), len(widgets.All))
