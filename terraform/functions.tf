@@ -290,6 +290,7 @@ module "widgetapi" {
     GOOGLE_CLOUD_PROJECT      = var.project_id
     LOG_LEVEL                 = var.log_level
     WIDGETAPI_ALLOWED_ORIGINS = join(",", var.widgetapi_allowed_origins)
+    WIDGETAPI_FRAME_ANCESTORS = join(",", var.widgetapi_frame_ancestors)
     WIDGETAPI_REFRESH_SECONDS = "5"
     WIDGETAPI_STALE_MINUTES   = tostring(var.widgetapi_stale_minutes)
     ASK_MODEL                 = var.ask_model

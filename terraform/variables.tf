@@ -419,6 +419,17 @@ variable "widgetapi_allowed_origins" {
   }
 }
 
+variable "widgetapi_frame_ancestors" {
+  description = "Origins allowed to frame the widget pages (CSP frame-ancestors) besides the widget host; HubSpot's app hosts by default."
+  type        = list(string)
+  default     = ["https://app.hubspot.com", "https://app-eu1.hubspot.com"]
+
+  validation {
+    condition     = length([for o in var.widgetapi_frame_ancestors : o if !can(regex("^https?://[^/]+$", o))]) == 0
+    error_message = "widgetapi_frame_ancestors must be origins like https://app.hubspot.com (no path)."
+  }
+}
+
 variable "widgetapi_stale_minutes" {
   description = "The status reports a source stale when its last completed sync is older than this many minutes."
   type        = number

@@ -48,11 +48,14 @@ func cmdDevstack(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer stack.Close()
-	fmt.Fprintf(out, "widgets on %s/widgets\n", stack.WidgetsURL())
+	fmt.Fprintf(out, "widgets on %s/widgets (the dashboard: any user name, the admin key as password)\n", stack.WidgetsURL())
 	if u, err := stack.MintURL(ctx, "tickets-created", nil, 24*time.Hour); err != nil {
 		fmt.Fprintln(out, "could not mint an example widget URL:", err)
 	} else {
 		fmt.Fprintf(out, "example widget data (signed, valid 24h): %s\n", u)
+		if p, err := stack.MintPage(ctx, "tickets-created", 24*time.Hour); err == nil {
+			fmt.Fprintf(out, "example widget page (signed, valid 24h): %s\n", p)
+		}
 	}
 	if getenv("WIDGETAPI_ADMIN_KEY") == "" {
 		fmt.Fprintf(out, "widget API admin key: WIDGETAPI_ADMIN_KEY in %s\n", stack.EnvPath())

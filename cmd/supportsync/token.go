@@ -51,6 +51,8 @@ func cmdToken(ctx context.Context, args []string, getenv func(string) string, ou
 	fmt.Fprintf(out, "%s%s\n", strings.TrimRight(*base, "/"), m.Path)
 	if *widget == widgetapi.AskScope { // POSTed with the token in Authorization: Bearer
 		fmt.Fprintf(out, "token %s\n", m.Token)
+	} else {
+		fmt.Fprintf(out, "page (embed as an iframe): %s%s\n", strings.TrimRight(*base, "/"), m.Page)
 	}
 	fmt.Fprintf(out, "expires %s\n", m.Expires.Format(time.RFC3339))
 	return nil

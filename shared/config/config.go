@@ -129,6 +129,9 @@ type Config struct {
 	WidgetSigningKeys []SigningKey
 	// WidgetOrigins is WIDGETAPI_ALLOWED_ORIGINS: the browser origins allowed by CORS.
 	WidgetOrigins []string
+	// WidgetFrameAncestors is WIDGETAPI_FRAME_ANCESTORS: the origins allowed to frame the
+	// widget pages (nil: widgetapi's default, HubSpot's app hosts).
+	WidgetFrameAncestors []string
 	// WidgetRefresh is WIDGETAPI_REFRESH_SECONDS: how often widgetapi checks the dataset version.
 	WidgetRefresh time.Duration
 	// WidgetStale is WIDGETAPI_STALE_MINUTES: a source whose cursor is older is stale.
@@ -207,6 +210,7 @@ var vars = []Var{
 	{Name: "WIDGETAPI_ADMIN_KEY", Description: "widgetapi admin key (at least 32 characters): Authorization: Bearer <key> reads every widget and the status and mints embed tokens.", Secret: true, RequiredBy: NeedWidgets},
 	{Name: "WIDGETAPI_SIGNING_KEYS", Description: "Embed-token signing keys, id:secret[,id:secret...] (secrets of at least 32 characters); the first signs new tokens, every one verifies (rotation).", Secret: true, RequiredBy: NeedWidgets},
 	{Name: "WIDGETAPI_ALLOWED_ORIGINS", Description: "Browser origins allowed to call widgetapi (CORS), comma-separated, e.g. https://app.hubspot.com; empty allows none."},
+	{Name: "WIDGETAPI_FRAME_ANCESTORS", Description: "Origins allowed to frame the widget pages (CSP frame-ancestors, besides the widget host itself), comma-separated; empty means HubSpot's app hosts https://app.hubspot.com,https://app-eu1.hubspot.com."},
 	{Name: "WIDGETAPI_REFRESH_SECONDS", Default: "5", Description: "How often widgetapi checks whether a new widget dataset was published, in seconds (1 to 300)."},
 	{Name: "WIDGETAPI_STALE_MINUTES", Default: "180", Description: "The status reports a source stale when its cursor is older than this many minutes (5 to 10080)."},
 	{Name: "GEMINI_API_KEY", Description: "Gemini API key for /api/v1/ask (or GEMINI_API_KEY_SECRET, or Vertex AI with ASK_VERTEX_LOCATION; none of them turns ask off).", Secret: true},
@@ -454,6 +458,7 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	}
 	c.WidgetSigningKeys = l.signingKeys("WIDGETAPI_SIGNING_KEYS", need&NeedWidgets != 0)
 	c.WidgetOrigins = l.origins("WIDGETAPI_ALLOWED_ORIGINS")
+	c.WidgetFrameAncestors = l.origins("WIDGETAPI_FRAME_ANCESTORS")
 	c.WidgetRefresh = time.Duration(l.int("WIDGETAPI_REFRESH_SECONDS", 1, 300)) * time.Second
 	c.WidgetStale = l.minutes("WIDGETAPI_STALE_MINUTES", 5, 10080)
 
@@ -518,6 +523,7 @@ func (c Config) String() string {
 		"WIDGETAPI_ADMIN_KEY":            c.WidgetAdminKey.String(),
 		"WIDGETAPI_SIGNING_KEYS":         signingKeysString(c.WidgetSigningKeys),
 		"WIDGETAPI_ALLOWED_ORIGINS":      strings.Join(c.WidgetOrigins, ","),
+		"WIDGETAPI_FRAME_ANCESTORS":      strings.Join(c.WidgetFrameAncestors, ","),
 		"WIDGETAPI_REFRESH_SECONDS":      strconv.Itoa(int(c.WidgetRefresh / time.Second)),
 		"WIDGETAPI_STALE_MINUTES":        strconv.Itoa(int(c.WidgetStale / time.Minute)),
 		"GEMINI_API_KEY":                 c.AskGeminiKey.String(),

@@ -351,8 +351,8 @@ func TestVars(t *testing.T) {
 	if diff := cmp.Diff(listed, read); diff != "" {
 		t.Errorf("Vars vs variables Load reads, in order (-vars +read):\n%s", diff)
 	}
-	if len(listed) != 42 {
-		t.Errorf("%d variables, want 42", len(listed))
+	if len(listed) != 43 {
+		t.Errorf("%d variables, want 43", len(listed))
 	}
 	// The defaults listed are the ones Load applies: loading them explicitly changes nothing.
 	defaults := map[string]string{}

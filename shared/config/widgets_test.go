@@ -16,6 +16,7 @@ func TestWidgetVariables(t *testing.T) {
 		"WIDGETAPI_ADMIN_KEY":       "admin-" + key,
 		"WIDGETAPI_SIGNING_KEYS":    "k2:" + key + "2, k1:" + key + "1",
 		"WIDGETAPI_ALLOWED_ORIGINS": "https://app.hubspot.com, http://LOCALHOST:3000",
+		"WIDGETAPI_FRAME_ANCESTORS": "https://app-na2.hubspot.com",
 	}
 	c, err := Load(env(good), NeedFirestore|NeedWidgets)
 	if err != nil {
@@ -27,6 +28,17 @@ func TestWidgetVariables(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"https://app.hubspot.com", "http://localhost:3000"}, c.WidgetOrigins); d != "" {
 		t.Errorf("origins (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"https://app-na2.hubspot.com"}, c.WidgetFrameAncestors); d != "" {
+		t.Errorf("frame ancestors (-want +got):\n%s", d)
+	}
+	badFA := map[string]string{}
+	for k, v := range good {
+		badFA[k] = v
+	}
+	badFA["WIDGETAPI_FRAME_ANCESTORS"] = "app.hubspot.com/path"
+	if _, err := Load(env(badFA), NeedFirestore|NeedWidgets); err == nil || !strings.Contains(err.Error(), "WIDGETAPI_FRAME_ANCESTORS") {
+		t.Errorf("a bad frame ancestor: %v", err)
 	}
 	if s := c.String(); strings.Contains(s, key) {
 		t.Errorf("String shows a secret:\n%s", s)

@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,6 +31,7 @@ import (
 	"time"
 
 	"supportsync.dev/shared/secrets"
+	"supportsync.dev/shared/widgetpage"
 	"supportsync.dev/shared/widgets"
 	"supportsync.dev/shared/widgetstore"
 )
@@ -55,8 +55,11 @@ type Options struct {
 	Refresh time.Duration
 	// Stale is the cursor age past which a source is stale (3 h when 0).
 	Stale time.Duration
-	Now   func() time.Time
-	Log   *slog.Logger
+	// FrameAncestors are the origins allowed to frame the widget pages (CSP frame-ancestors,
+	// with 'self'); DefaultFrameAncestors when nil.
+	FrameAncestors []string
+	Now            func() time.Time
+	Log            *slog.Logger
 	// Ask configures POST /api/v1/ask (see ask.go).
 	Ask AskOptions
 }
@@ -84,6 +87,11 @@ type Server struct {
 	loadMu  sync.Mutex
 	lastErr error // why the last check found nothing to serve (guarded by loadMu)
 
+	statusMu sync.Mutex
+	statusAt time.Time
+	statusV  *Status
+	statusE  error
+
 	cacheMu sync.Mutex
 	cacheOf string // the dataset version + as_of the cache holds answers for
 	cache   map[string]cached
@@ -105,6 +113,9 @@ func New(o Options) *Server {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
+	if o.FrameAncestors == nil {
+		o.FrameAncestors = DefaultFrameAncestors
+	}
 	s := &Server{o: o, mux: http.NewServeMux(), cache: map[string]cached{}}
 	s.mux.HandleFunc("GET /api/v1/widgets/{id}", s.widget)
 	s.mux.HandleFunc("GET /api/v1/widgets", s.list)
@@ -113,6 +124,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /api/v1/ask", s.ask)
 	s.mux.HandleFunc("GET /api/v1/ask", s.askStatus)
 	s.mux.HandleFunc("GET /widgets", s.gallery)
+	s.mux.HandleFunc("GET /widgets/{id}", s.page)
+	s.mux.HandleFunc("GET "+widgetpage.AssetPrefix+"{name}", s.asset)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "not found")
 	})
@@ -183,6 +196,13 @@ func (s *Server) authorize(r *http.Request) (access, int, string) {
 	tok := ""
 	if a := r.Header.Get("Authorization"); a != "" {
 		scheme, v, ok := strings.Cut(a, " ")
+		if ok && strings.EqualFold(scheme, "Basic") {
+			// A browser's login prompt (the dashboard): any user name, the admin key as password.
+			if _, pw, ok := r.BasicAuth(); ok && s.o.AdminKey != "" && hmac.Equal([]byte(pw), []byte(s.o.AdminKey)) {
+				return access{admin: true}, 0, ""
+			}
+			return access{}, http.StatusUnauthorized, "Basic credentials need the admin key as password (or use Authorization: Bearer <token or admin key>)"
+		}
 		if !ok || !strings.EqualFold(scheme, "Bearer") || v == "" {
 			return access{}, http.StatusUnauthorized, "Authorization must be Bearer <token or admin key>"
 		}
@@ -320,55 +340,75 @@ func (s *Server) widget(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, "the query string is not valid URL encoding")
 		return
 	}
+	ans, code, reason := s.answer(r.Context(), wd, a, q)
+	if code != 0 {
+		fail(w, code, reason)
+		return
+	}
+	write(w, r, ans.c.body, ans.c.etag)
+}
+
+// answered is a widget's JSON answer and what it was computed from.
+type answered struct {
+	l *loaded
+	f widgets.Filters
+	c cached
+}
+
+// answer computes (or finds in the cache) widget wd's JSON body for query q as a asks it:
+// a token's locked filters are applied and may not be changed. A failure is a status code
+
+// unavailableReason says why the dataset cannot be read (the reason of a 503), logging the
+// cause when it is not simply that nothing has been published yet.
+func (s *Server) unavailableReason(err error) string {
+	if errors.Is(err, widgetstore.ErrNoDataset) {
+		return "no widget data has been published yet"
+	}
+	s.o.Log.Error("load widget dataset", "event", "widgetapi_unavailable", "error", err.Error())
+	return "widget data is unavailable; try again shortly"
+}
+
+// unavailable answers 503 with unavailableReason.
+func (s *Server) unavailable(w http.ResponseWriter, err error) {
+	fail(w, http.StatusServiceUnavailable, s.unavailableReason(err))
+}
+
+// and a reason safe to show.
+func (s *Server) answer(ctx context.Context, wd widgets.Widget, a access, q url.Values) (answered, int, string) {
 	if !a.admin {
 		if a.claims.Widget != wd.ID {
-			fail(w, http.StatusForbidden, fmt.Sprintf("the token is for widget %s", a.claims.Widget))
-			return
+			return answered{}, http.StatusForbidden, fmt.Sprintf("the token is for widget %s", a.claims.Widget)
 		}
 		for _, k := range a.claims.lockedKeys() {
 			v := a.claims.Filters[k]
 			if got, given := q[k]; given && (len(got) != 1 || (got[0] != v && got[0] != "")) {
-				fail(w, http.StatusForbidden, fmt.Sprintf("the token locks %s", k))
-				return
+				return answered{}, http.StatusForbidden, fmt.Sprintf("the token locks %s", k)
 			}
 			q[k] = []string{v}
 		}
 	}
-	l, err := s.dataset(r.Context())
+	l, err := s.dataset(ctx)
 	if err != nil {
-		s.unavailable(w, err)
-		return
+		return answered{}, http.StatusServiceUnavailable, s.unavailableReason(err)
 	}
 	today := s.now().In(l.ds.Location()).Format(time.DateOnly)
 	f, err := widgets.ParseFilters(wd, q, today, "token")
 	if err != nil {
-		fail(w, http.StatusBadRequest, err.Error())
-		return
+		return answered{}, http.StatusBadRequest, err.Error()
 	}
 	key := wd.ID + "?" + f.Values(wd).Encode()
 	if c, ok := s.cached(l, key); ok {
-		write(w, r, c.body, c.etag)
-		return
+		return answered{l, f, c}, 0, ""
 	}
 	body, err := json.Marshal(l.ds.Compute(wd, f))
 	if err != nil {
 		s.o.Log.Error("encode widget", "event", "widgetapi_error", "widget", wd.ID, "error", err.Error())
-		fail(w, http.StatusInternalServerError, "internal error")
-		return
+		return answered{}, http.StatusInternalServerError, "internal error"
 	}
 	body = append(body, '\n')
 	c := cached{body: body, etag: etagOf(body)}
 	s.store(l, key, c)
-	write(w, r, c.body, c.etag)
-}
-
-func (s *Server) unavailable(w http.ResponseWriter, err error) {
-	if errors.Is(err, widgetstore.ErrNoDataset) {
-		fail(w, http.StatusServiceUnavailable, "no widget data has been published yet")
-		return
-	}
-	s.o.Log.Error("load widget dataset", "event", "widgetapi_unavailable", "error", err.Error())
-	fail(w, http.StatusServiceUnavailable, "widget data is unavailable; try again shortly")
+	return answered{l, f, c}, 0, ""
 }
 
 func (s *Server) cached(l *loaded, key string) (cached, bool) {
@@ -439,11 +479,13 @@ type MintRequest struct {
 	TTL string `json:"ttl"`
 }
 
-// MintResponse is the answer: the token and the path that uses it.
+// MintResponse is the answer: the token, the JSON path that uses it and the widget page to
+// embed (an iframe's src).
 type MintResponse struct {
 	Token   string    `json:"token"`
 	Expires time.Time `json:"expires"`
 	Path    string    `json:"path"`
+	Page    string    `json:"page"`
 }
 
 func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
@@ -489,26 +531,14 @@ func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
 	for k, v := range c.Filters {
 		q.Set(k, v)
 	}
-	resp := MintResponse{Token: tok, Expires: time.Unix(c.Expires, 0).UTC(), Path: "/api/v1/widgets/" + c.Widget + "?" + q.Encode()}
+	resp := MintResponse{Token: tok, Expires: time.Unix(c.Expires, 0).UTC(), Path: "/api/v1/widgets/" + c.Widget + "?" + q.Encode(),
+		Page: "/widgets/" + c.Widget + "?" + url.Values{"token": {tok}}.Encode()}
 	if c.Widget == AskScope {
 		resp.Path = "/api/v1/ask" // POST, with the token in Authorization: Bearer
+		resp.Page = ""
 	}
 	body, _ := json.Marshal(resp)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(append(body, '\n'))
-}
-
-// gallery is a placeholder list of the widgets until their pages exist (issue 10).
-func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
-	var b strings.Builder
-	b.WriteString("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>supportsync widgets</title></head><body><h1>supportsync widgets</h1>")
-	b.WriteString("<p>The widget data is served as JSON at <code>/api/v1/widgets/{id}</code> with an embed token (<code>supportsync token --widget ID</code>).</p><ul>")
-	for _, wd := range widgets.All {
-		fmt.Fprintf(&b, "<li><code>%s</code>: %s. %s</li>", html.EscapeString(wd.ID), html.EscapeString(wd.Title), html.EscapeString(wd.Description))
-	}
-	b.WriteString("</ul></body></html>\n")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Write([]byte(b.String()))
 }

@@ -44,7 +44,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, fs *firestore.Client, l
 	}
 	return New(Options{
 		Datasets: widgetstore.New(fs), Runs: state.New(fs), Signer: signer, AdminKey: cfg.WidgetAdminKey,
-		Origins: cfg.WidgetOrigins, Refresh: cfg.WidgetRefresh, Stale: cfg.WidgetStale, Log: log,
+		Origins: cfg.WidgetOrigins, FrameAncestors: cfg.WidgetFrameAncestors, Refresh: cfg.WidgetRefresh, Stale: cfg.WidgetStale, Log: log,
 		Ask: AskFromConfig(ctx, cfg, fs, log),
 	}), nil
 }

@@ -73,13 +73,24 @@ func (s *Stack) WidgetsURL() string { return s.Env["FUNCTION_URL_WIDGETAPI"] }
 // AdminKey is the widgetapi admin key the stack uses.
 func (s *Stack) AdminKey() secrets.Secret { return secrets.Secret(s.Env["WIDGETAPI_ADMIN_KEY"]) }
 
-// MintURL mints an embed token for widget through widgetapi and returns a working URL.
+// MintURL mints an embed token for widget through widgetapi and returns a working URL of its
+// JSON data.
 func (s *Stack) MintURL(ctx context.Context, widget string, filters map[string]string, ttl time.Duration) (string, error) {
 	m, err := widgetapi.Mint(ctx, nil, s.WidgetsURL(), s.AdminKey(), widgetapi.MintRequest{Widget: widget, Filters: filters, TTL: ttl.String()})
 	if err != nil {
 		return "", err
 	}
 	return strings.TrimRight(s.WidgetsURL(), "/") + m.Path, nil
+}
+
+// MintPage mints an embed token for widget and returns the URL of its page (what an iframe
+// embeds).
+func (s *Stack) MintPage(ctx context.Context, widget string, ttl time.Duration) (string, error) {
+	m, err := widgetapi.Mint(ctx, nil, s.WidgetsURL(), s.AdminKey(), widgetapi.MintRequest{Widget: widget, TTL: ttl.String()})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(s.WidgetsURL(), "/") + m.Page, nil
 }
 
 // WaitPublished waits until the widget dataset reflects every run finished by after (publish
