@@ -110,60 +110,14 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusBadRequest, `the body must be JSON {"question": "..."} under 8 KiB`)
 		return
 	}
-	q := strings.TrimSpace(req.Question)
-	switch {
-	case q == "":
-		fail(w, http.StatusBadRequest, "question: empty")
-		return
-	case !utf8.ValidString(q):
-		fail(w, http.StatusBadRequest, "question: not valid UTF-8")
-		return
-	case utf8.RuneCountInString(q) > MaxQuestionRunes:
-		fail(w, http.StatusBadRequest, fmt.Sprintf("question: longer than %d characters", MaxQuestionRunes))
-		return
-	case strings.ContainsFunc(q, func(c rune) bool { return unicode.IsControl(c) && c != '\n' && c != '\t' }):
-		fail(w, http.StatusBadRequest, "question: contains control characters")
-		return
-	}
-	l, err := s.dataset(r.Context())
-	if err != nil {
-		s.unavailable(w, err)
-		return
-	}
-	left, err := s.o.Ask.Budget.Take(r.Context())
-	var spent *askbudget.SpentError
-	if errors.As(err, &spent) {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(spent.Resets.Sub(s.now()).Seconds()))))
-		fail(w, http.StatusTooManyRequests, spent.Error())
-		return
-	}
-	if err != nil {
-		s.o.Log.Error("ask budget", "event", "ask_budget_error", "error", err.Error())
-		fail(w, http.StatusServiceUnavailable, "the ask budget cannot be checked; try again shortly")
-		return
-	}
-	lim := s.o.Ask.Limits
-	if lim.Tokens <= 0 {
-		lim.Tokens = ask.DefaultTokens
-	}
-	lim.Tokens = min(lim.Tokens, left) // never past the day's budget
-	start := time.Now()
-	res, err := ask.Run(r.Context(), s.o.Ask.Model, l.ds, q, lim, s.now())
-	if cerr := s.o.Ask.Budget.Charge(context.WithoutCancel(r.Context()), res.Tokens); cerr != nil {
-		s.o.Log.Error("ask budget", "event", "ask_budget_error", "error", cerr.Error())
-	}
-	if err != nil {
-		s.o.Log.Error("ask", "event", "ask_failed", "model", s.o.Ask.Model.Name(), "error", err.Error())
-		if errors.Is(err, ask.ErrModel) {
-			fail(w, http.StatusBadGateway, "the model did not answer; try again shortly")
-			return
+	res, code, reason, retry := s.answerQuestion(r.Context(), req.Question)
+	if code != 0 {
+		if retry > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(retry))
 		}
-		fail(w, http.StatusInternalServerError, "internal error")
+		fail(w, code, reason)
 		return
 	}
-	s.o.Log.Info("ask answered", "event", "ask_answered", "model", res.Model, "stop", string(res.Stop), "steps", res.Steps,
-		"tool_calls", res.ToolCalls, "tool_ms", res.ToolTime.Milliseconds(), "tokens", res.Tokens, "facts", len(res.Facts), "question_chars", utf8.RuneCountInString(q),
-		"ms", time.Since(start).Milliseconds())
 	if res.Facts == nil {
 		res.Facts = []ask.Fact{}
 	}
@@ -175,4 +129,56 @@ func (s *Server) ask(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(append(body, '\n'))
+}
+
+// answerQuestion runs one question through the ask engine for the JSON endpoint and the
+// dashboard's form alike: the question checked, the day's budget taken, the bounded loop run
+// and its tokens charged. A non-zero code is the HTTP status to answer with, reason its text,
+// and retryAfter (seconds) is set when the day's budget is spent.
+func (s *Server) answerQuestion(ctx context.Context, question string) (res ask.Result, code int, reason string, retryAfter int) {
+	q := strings.TrimSpace(question)
+	switch {
+	case q == "":
+		return ask.Result{}, http.StatusBadRequest, "question: empty", 0
+	case !utf8.ValidString(q):
+		return ask.Result{}, http.StatusBadRequest, "question: not valid UTF-8", 0
+	case utf8.RuneCountInString(q) > MaxQuestionRunes:
+		return ask.Result{}, http.StatusBadRequest, fmt.Sprintf("question: longer than %d characters", MaxQuestionRunes), 0
+	case strings.ContainsFunc(q, func(c rune) bool { return unicode.IsControl(c) && c != '\n' && c != '\t' }):
+		return ask.Result{}, http.StatusBadRequest, "question: contains control characters", 0
+	}
+	l, err := s.dataset(ctx)
+	if err != nil {
+		return ask.Result{}, http.StatusServiceUnavailable, s.unavailableReason(err), 0
+	}
+	left, err := s.o.Ask.Budget.Take(ctx)
+	var spent *askbudget.SpentError
+	if errors.As(err, &spent) {
+		return ask.Result{}, http.StatusTooManyRequests, spent.Error(), max(1, int(math.Ceil(spent.Resets.Sub(s.now()).Seconds())))
+	}
+	if err != nil {
+		s.o.Log.Error("ask budget", "event", "ask_budget_error", "error", err.Error())
+		return ask.Result{}, http.StatusServiceUnavailable, "the ask budget cannot be checked; try again shortly", 0
+	}
+	lim := s.o.Ask.Limits
+	if lim.Tokens <= 0 {
+		lim.Tokens = ask.DefaultTokens
+	}
+	lim.Tokens = min(lim.Tokens, left) // never past the day's budget
+	start := time.Now()
+	res, err = ask.Run(ctx, s.o.Ask.Model, l.ds, q, lim, s.now())
+	if cerr := s.o.Ask.Budget.Charge(context.WithoutCancel(ctx), res.Tokens); cerr != nil {
+		s.o.Log.Error("ask budget", "event", "ask_budget_error", "error", cerr.Error())
+	}
+	if err != nil {
+		s.o.Log.Error("ask", "event", "ask_failed", "model", s.o.Ask.Model.Name(), "error", err.Error())
+		if errors.Is(err, ask.ErrModel) {
+			return ask.Result{}, http.StatusBadGateway, "the model did not answer; try again shortly", 0
+		}
+		return ask.Result{}, http.StatusInternalServerError, "internal error", 0
+	}
+	s.o.Log.Info("ask answered", "event", "ask_answered", "model", res.Model, "stop", string(res.Stop), "steps", res.Steps,
+		"tool_calls", res.ToolCalls, "tool_ms", res.ToolTime.Milliseconds(), "tokens", res.Tokens, "facts", len(res.Facts), "question_chars", utf8.RuneCountInString(q),
+		"ms", time.Since(start).Milliseconds())
+	return res, 0, "", 0
 }

@@ -233,3 +233,64 @@ func TestAskUnavailable(t *testing.T) {
 		t.Errorf("%d %s", r.code, r.body)
 	}
 }
+
+// TestDashboardAskBox: the dashboard's Ask box is a plain form (the dashboard runs no
+// JavaScript); a question posted from it is answered on the page with each fact a link to its
+// widget, the dashboard's filters kept; a form posted from another site is refused before it
+// reaches the model; without a model there is no box.
+func TestDashboardAskBox(t *testing.T) {
+	e := setupAsk(t, askbudget.Limits{Requests: 100, Tokens: 1 << 20}, csatScript(t))
+	admin := basic(string(adminKey))
+	page := e.do(t, "GET", "/widgets?agent=Alice", admin, "")
+	if page.code != 200 || !strings.Contains(page.body, `action="/widgets/ask?agent=Alice"`) || !strings.Contains(page.body, `name="question"`) {
+		t.Fatalf("dashboard without the Ask form: %d %.300s", page.code, page.body)
+	}
+
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "same-origin"}
+	for k, v := range admin {
+		form[k] = v
+	}
+	body := url.Values{"question": {"How happy were Alice's chat customers this month?"}}.Encode()
+	r := e.do(t, "POST", "/widgets/ask?agent=Alice", form, body)
+	if r.code != 200 {
+		t.Fatalf("ask form: %d %.300s", r.code, r.body)
+	}
+	for _, want := range []string{"CSAT was", `<a href="/widgets/chat-csat?`, "(agent Alice", "every number in it was checked", "How happy were Alice&#39;s chat customers"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("answer page lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, "<script") {
+		t.Error("the answer page carries a script")
+	}
+	if !strings.Contains(r.body, `name="agent" value="Alice"`) {
+		t.Error("the dashboard's agent filter was not kept")
+	}
+	asked := len(e.fake.Requests())
+
+	cross := map[string]string{}
+	for k, v := range form {
+		cross[k] = v
+	}
+	cross["Sec-Fetch-Site"] = "cross-site"
+	if r := e.do(t, "POST", "/widgets/ask", cross, body); r.code != 403 {
+		t.Errorf("cross-site form: %d, want 403", r.code)
+	}
+	delete(cross, "Sec-Fetch-Site")
+	cross["Origin"] = "https://evil.example"
+	if r := e.do(t, "POST", "/widgets/ask", cross, body); r.code != 403 {
+		t.Errorf("form from another origin: %d, want 403", r.code)
+	}
+	if r := e.do(t, "POST", "/widgets/ask", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body); r.code != 401 {
+		t.Errorf("form without the admin key: %d, want 401", r.code)
+	}
+	if n := len(e.fake.Requests()); n != asked {
+		t.Errorf("refused forms reached the model: %d requests, want %d", n, asked)
+	}
+
+	plain := setup(t, nil)
+	publishRows(t, plain.store, 50, 50, 3, time.Now().UTC())
+	if p := plain.do(t, "GET", "/widgets", admin, ""); p.code != 200 || strings.Contains(p.body, `id="ask"`) {
+		t.Errorf("dashboard without a model shows the Ask box: %d", p.code)
+	}
+}

@@ -349,7 +349,10 @@ var embedTTLs = []time.Duration{DefaultTTL, 7 * 24 * time.Hour, MaxTTL}
 // password of the browser's login prompt). Every widget under the shared filters, each with
 // an embed snippet signed server-side; ?tv=1 shows one widget at a time and moves on by
 // itself.
-func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
+func (s *Server) gallery(w http.ResponseWriter, r *http.Request) { s.renderGallery(w, r, nil) }
+
+// renderGallery serves the dashboard; asked, when not nil, is the Ask box's answer to show.
+func (s *Server) renderGallery(w http.ResponseWriter, r *http.Request, asked *widgetpage.AskView) {
 	a, code, reason := s.authorize(r)
 	if code == 0 && !a.admin {
 		code, reason = http.StatusForbidden, "the dashboard needs the admin key"
@@ -385,6 +388,7 @@ func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
 		keep.Set("theme", th)
 	}
 	gd := widgetpage.GalleryData{Head: widgetpage.Head{DocTitle: "Support dashboard · supportsync", Theme: th}}
+	gd.Ask = s.askView(r, asked)
 	if len(q) > 0 {
 		var ks []string
 		for k := range q {

@@ -124,6 +124,7 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /api/v1/ask", s.ask)
 	s.mux.HandleFunc("GET /api/v1/ask", s.askStatus)
 	s.mux.HandleFunc("GET /widgets", s.gallery)
+	s.mux.HandleFunc("POST /widgets/ask", s.askForm)
 	s.mux.HandleFunc("GET /widgets/{id}", s.page)
 	s.mux.HandleFunc("GET "+widgetpage.AssetPrefix+"{name}", s.asset)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -165,15 +165,34 @@ type Card struct {
 type GalleryData struct {
 	Head
 	Status StatusView
-	Error  string
-	Form   Form
-	Cards  []Card
-	TVURL  string
+	// Ask is the Ask box (shown when Ask.Enabled).
+	Ask   AskView
+	Error string
+	Form  Form
+	Cards []Card
+	TVURL string
 	// TV mode: one card, its 1-based index, the count and the rotation period.
 	TV               bool
 	TVIndex, TVCount int
 	TVEvery          int
 	ExitTV           string
+}
+
+// AskView is the dashboard's Ask box: a plain form (no JavaScript) and, after a question,
+// the answer and the facts behind it, each a link to its widget page with those filters.
+type AskView struct {
+	// Enabled shows the box (a model is configured).
+	Enabled bool
+	// Action is where the form posts (the dashboard's query kept).
+	Action string
+	// Question is the question asked; Answer, Note and Facts its answer; Error why there is none.
+	Question, Answer, Note, Error string
+	Facts                         []AskFact
+}
+
+// AskFact is one fact of an answer: the widget and filters in words, and its page.
+type AskFact struct {
+	Label, Link string
 }
 
 // ErrorData is an error page.
