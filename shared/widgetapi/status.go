@@ -135,7 +135,7 @@ func BuildStatus(ctx context.Context, runs RunReader, ptr *widgetstore.Pointer, 
 				if !r.LeaseExpires.IsZero() && !now.Before(r.LeaseExpires) {
 					rst.State = "stuck"
 					ss.Stuck = append(ss.Stuck, r.ID)
-					failing = append(failing, fmt.Sprintf("%s: run %s is stuck (its lease expired %s ago)", src, r.ID, now.Sub(r.LeaseExpires).Round(time.Second)))
+					failing = append(failing, fmt.Sprintf("%s: run %s is stuck (its lease expired %s ago)", src, r.ID, human(now.Sub(r.LeaseExpires))))
 				} else {
 					ss.InProgress = append(ss.InProgress, r.ID)
 				}
@@ -164,7 +164,7 @@ func BuildStatus(ctx context.Context, runs RunReader, ptr *widgetstore.Pointer, 
 		case ss.Cursor == nil:
 			stales = append(stales, fmt.Sprintf("%s: no sync has completed yet", src))
 		case now.Sub(cur.Updated) > stale:
-			stales = append(stales, fmt.Sprintf("%s: last completed sync %s ago (more than %s)", src, now.Sub(cur.Updated).Round(time.Minute), stale))
+			stales = append(stales, fmt.Sprintf("%s: last completed sync %s ago (more than %s)", src, human(now.Sub(cur.Updated)), human(stale)))
 		}
 		st.Sources = append(st.Sources, ss)
 	}
@@ -174,7 +174,7 @@ func BuildStatus(ctx context.Context, runs RunReader, ptr *widgetstore.Pointer, 
 	case len(stales) > 0:
 		st.Overall, st.Reason = "stale", strings.Join(stales, "; ")
 	default:
-		st.Overall, st.Reason = "ok", fmt.Sprintf("every source completed a sync within %s", stale)
+		st.Overall, st.Reason = "ok", fmt.Sprintf("every source completed a sync within %s", human(stale))
 	}
 	if len(notes) > 0 {
 		st.Reason += "; " + strings.Join(notes, "; ")
@@ -187,4 +187,25 @@ func clipText(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// human writes a duration the way a person reads it: "3h", "2h5m", "45s", "1d4h".
+func human(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d >= 48*time.Hour:
+		d = d.Round(time.Hour)
+		s := fmt.Sprintf("%dd", d/(24*time.Hour))
+		if h := d % (24 * time.Hour) / time.Hour; h > 0 {
+			s += fmt.Sprintf("%dh", h)
+		}
+		return s
+	}
+	s := d.Round(time.Minute).String() // "3h0m0s", "10m0s", "2h5m0s"
+	s = strings.TrimSuffix(s, "m0s") + "m"
+	if strings.HasSuffix(s, "h0m") {
+		return strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
