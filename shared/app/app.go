@@ -191,7 +191,7 @@ func NewProcess(ctx context.Context, getenv func(string) string) (*Process, erro
 	return &Process{Log: log, Service: &process.Service{
 		Store: state.New(c.fs), Sink: sheets.New(svc, cfg.SpreadsheetID, cfg.Team.Location, sheets.WithLogger(log)),
 		Team: cfg.Team, Retention: cfg.Retention, LeaseTTL: cfg.LeaseTTL,
-		Sources:   process.Normalizers(),
+		Sources:   Normalizers(),
 		Publisher: c.pub, CompletedTopic: cfg.TopicRunsCompleted, Log: log,
 	}}, nil
 }

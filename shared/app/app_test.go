@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/fetch"
@@ -129,5 +130,26 @@ func TestBuildFailureIsRetried(t *testing.T) {
 	}
 	if calls != 2 {
 		t.Errorf("built %d times, want 2 (a success is kept)", calls)
+	}
+}
+
+// TestNormalizersCoverEverySource: the wiring injects a normalizer for each source, writing
+// its own tab, and a payload that does not decode is an error (process makes it poison).
+func TestNormalizersCoverEverySource(t *testing.T) {
+	ns := Normalizers()
+	for src, tab := range map[batch.Source]string{batch.Tickets: "Tickets", batch.Chats: "Chats"} {
+		n, ok := ns[src]
+		if !ok || n.Schema.Tab != tab {
+			t.Fatalf("%s: normalizer %v, want tab %s", src, n.Schema.Tab, tab)
+		}
+		if _, err := n.Normalize(json.RawMessage(`[1,2]`), nil, time.Now()); err == nil {
+			t.Errorf("%s: a bad payload normalized", src)
+		}
+		if res, err := n.Normalize(json.RawMessage(`{}`), nil, time.Now()); err != nil || len(res.Rows) != 0 {
+			t.Errorf("%s: empty payload = %+v, %v", src, res, err)
+		}
+	}
+	if len(ns) != 2 {
+		t.Errorf("%d normalizers, want 2", len(ns))
 	}
 }

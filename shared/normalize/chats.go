@@ -1,6 +1,8 @@
 package normalize
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -646,4 +648,14 @@ func chatDaysIn(y, m int) int {
 		return 30
 	}
 	return 31
+}
+
+// ChatsJSON decodes a chats batch payload (livechat.Payload as JSON) and normalizes it with
+// Chats; a payload that does not decode is an error.
+func ChatsJSON(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (Result, error) {
+	var p livechat.Payload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return Result{}, fmt.Errorf("chats payload: %w", err)
+	}
+	return Chats(p, tc, syncedAt), nil
 }

@@ -1,6 +1,8 @@
 package normalize
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -471,4 +473,14 @@ func ticketTimeIn(t time.Time, loc *time.Location) time.Time {
 		return t
 	}
 	return t.In(loc)
+}
+
+// TicketsJSON decodes a tickets batch payload (hubspot.Payload as JSON) and normalizes it with
+// Tickets; a payload that does not decode is an error.
+func TicketsJSON(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (Result, error) {
+	var p hubspot.Payload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return Result{}, fmt.Errorf("tickets payload: %w", err)
+	}
+	return Tickets(p, tc, syncedAt), nil
 }
