@@ -190,9 +190,9 @@ type Fake struct {
 	export    Exporter
 	exportExt string
 	debounce  time.Duration
-	dirty    map[string]bool
-	timer    *time.Timer
-	saveErr  error
+	dirty     map[string]bool
+	timer     *time.Timer
+	saveErr   error
 }
 
 // New returns an in-memory Fake.

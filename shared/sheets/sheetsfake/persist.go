@@ -132,4 +132,3 @@ func (f *Fake) Close() error {
 	f.flushExport()
 	return f.saveErr
 }
-
