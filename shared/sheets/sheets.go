@@ -9,9 +9,9 @@
 // at a time, in pages (scan.go).
 //
 // A Sink assumes it is the only program writing its spreadsheet's contract columns: the process
-// runs single-instance (one run per source at a time), and inside the process the Sink
-// serializes the calls on each tab with a mutex; calls on different tabs may run concurrently,
-// except their positional writes (Upsert, Prune), which share the scratch tab.
+// function runs as one instance (which may serve several invocations at once), and inside it
+// the Sink serializes the calls on each tab with a mutex; calls on different tabs may run
+// concurrently, except their positional writes (Upsert, Prune), which share the scratch tab.
 package sheets
 
 import (
