@@ -145,7 +145,7 @@ type chatNormalizer struct {
 	// chat users.
 	listedActors map[string]*chatActor
 	authorActors map[string]*chatActor
-	workdays     map[int]bool
+	workdays     *Workdays
 	res          Result
 
 	// scratch, reused per thread
@@ -167,7 +167,7 @@ func newChatNormalizer(p livechat.Payload, tc *team.Config, syncedAt time.Time) 
 		groups:       make(map[int]string, len(p.Groups)),
 		listedActors: map[string]*chatActor{},
 		authorActors: map[string]*chatActor{},
-		workdays:     map[int]bool{},
+		workdays:     NewWorkdays(tc),
 	}
 	if n.loc == nil {
 		n.loc = time.UTC
@@ -193,12 +193,7 @@ func newChatNormalizer(p livechat.Payload, tc *team.Config, syncedAt time.Time) 
 
 func (n *chatNormalizer) run() Result {
 	cs := n.p.Chats
-	last := make(map[string]int, len(cs))
-	for i := range cs {
-		if k := cs[i].Thread.ID; k != "" {
-			last[k] = i
-		}
-	}
+	last := LastIndex(len(cs), func(i int) string { return cs[i].Thread.ID })
 	cells := make([]table.Cell, len(last)*chatColumns)
 	n.res.Rows = make([]table.Row, 0, len(last))
 	for i := range cs {
@@ -304,14 +299,7 @@ func chatTime(s string) (int64, bool) {
 }
 
 func (n *chatNormalizer) warn(key, what, raw string) {
-	if len(n.res.WarningSamples) >= MaxWarningSamples {
-		n.res.Warnings++
-		return
-	}
-	if len(raw) > 64 {
-		raw = raw[:64] + "…"
-	}
-	n.res.Warn("thread " + key + ": " + what + " " + strconv.Quote(raw))
+	n.res.WarnValue(raw, func(q string) string { return "thread " + key + ": " + what + " " + q })
 }
 
 func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
@@ -460,7 +448,7 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 	} else {
 		st := time.UnixMicro(started).In(n.loc)
 		row[chatColStarted] = table.TimeCell(st)
-		row[chatColWeekend] = table.BoolCell(!n.isWorkday(st))
+		row[chatColWeekend] = table.BoolCell(!n.workdays.Is(st))
 		if ended == chatNoTime {
 			ended = started // no message: the chat ends when it started
 		}
@@ -576,17 +564,6 @@ func (n *chatNormalizer) group(c *livechat.Chat) string {
 		return name
 	}
 	return strconv.Itoa(id)
-}
-
-func (n *chatNormalizer) isWorkday(local time.Time) bool {
-	y, m, d := local.Date()
-	k := y*10000 + int(m)*100 + d
-	w, ok := n.workdays[k]
-	if !ok {
-		w = n.tc.IsWorkday(local)
-		n.workdays[k] = w
-	}
-	return w
 }
 
 // chatSeconds is the span from a to b in seconds, empty when either is unknown or b is

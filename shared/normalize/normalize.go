@@ -4,7 +4,13 @@
 // I/O, no clock (the sync time is passed in), no context.
 package normalize
 
-import "supportsync.dev/shared/table"
+import (
+	"strconv"
+	"time"
+
+	"supportsync.dev/shared/table"
+	"supportsync.dev/shared/team"
+)
 
 // Result is what normalizing one batch produced.
 type Result struct {
@@ -36,4 +42,51 @@ func (r *Result) Warn(msg string) {
 	if len(r.WarningSamples) < MaxWarningSamples {
 		r.WarningSamples = append(r.WarningSamples, msg)
 	}
+}
+
+// WarnValue counts a warning about an unusable value. msg builds the sample from the value,
+// quoted and cut to 64 bytes; it is called only while samples are kept.
+func (r *Result) WarnValue(raw string, msg func(quoted string) string) {
+	if len(r.WarningSamples) >= MaxWarningSamples {
+		r.Warnings++
+		return
+	}
+	if len(raw) > 64 {
+		raw = raw[:64] + "…"
+	}
+	r.Warn(msg(strconv.Quote(raw)))
+}
+
+// Workdays answers team.Config.IsWorkday once per local date: a batch holds many records of
+// each day.
+type Workdays struct {
+	tc   *team.Config
+	days map[int]bool // local yyyymmdd -> is a workday
+}
+
+// NewWorkdays returns a cache over tc.
+func NewWorkdays(tc *team.Config) *Workdays { return &Workdays{tc: tc, days: map[int]bool{}} }
+
+// Is reports whether the local date of t is a workday.
+func (w *Workdays) Is(local time.Time) bool {
+	y, m, d := local.Date()
+	k := y*10000 + int(m)*100 + d
+	is, ok := w.days[k]
+	if !ok {
+		is = w.tc.IsWorkday(local)
+		w.days[k] = is
+	}
+	return is
+}
+
+// LastIndex maps each non-empty key among n records to the index of its last occurrence:
+// when a batch holds a record twice, the last entry wins (at its position).
+func LastIndex(n int, key func(i int) string) map[string]int {
+	last := make(map[string]int, n)
+	for i := range n {
+		if k := key(i); k != "" {
+			last[k] = i
+		}
+	}
+	return last
 }

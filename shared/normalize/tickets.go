@@ -120,7 +120,7 @@ type ticketNormalizer struct {
 	pipes    map[string]*ticketPipeline
 	stages   map[string]*ticketStage // by stage id across pipelines; nil entry: ambiguous
 	owners   map[string]*ticketOwner
-	workdays map[int]bool // local yyyymmdd -> is a workday
+	workdays *Workdays
 }
 
 func newTicketNormalizer(p hubspot.Payload, tc *team.Config, syncedAt time.Time) *ticketNormalizer {
@@ -131,7 +131,7 @@ func newTicketNormalizer(p hubspot.Payload, tc *team.Config, syncedAt time.Time)
 		pipes:    make(map[string]*ticketPipeline, len(p.Pipelines)),
 		stages:   map[string]*ticketStage{},
 		owners:   make(map[string]*ticketOwner, len(p.Owners)),
-		workdays: map[int]bool{},
+		workdays: NewWorkdays(tc),
 	}
 	if n.loc == nil {
 		n.loc = time.UTC
@@ -244,13 +244,7 @@ func ticketKeyOf(t *hubspot.Ticket) string {
 
 func (n *ticketNormalizer) run() Result {
 	ts := n.p.Tickets
-	// The last occurrence of each key wins.
-	last := make(map[string]int, len(ts))
-	for i := range ts {
-		if k := ticketKeyOf(&ts[i]); k != "" {
-			last[k] = i
-		}
-	}
+	last := LastIndex(len(ts), func(i int) string { return ticketKeyOf(&ts[i]) })
 	cells := make([]table.Cell, len(last)*ticketColumns)
 	n.res.Rows = make([]table.Row, 0, len(last))
 	unassigned := &ticketOwner{agent: ticketUnassigned}
@@ -357,7 +351,7 @@ func (n *ticketNormalizer) fill(row table.Row, t *hubspot.Ticket, key, ownerID s
 	row[tcTimeToCloseHours] = n.duration(key, "time_to_close", t.Prop("time_to_close"), 36000)
 
 	if !created.IsZero() {
-		row[tcWeekend] = table.BoolCell(!n.isWorkday(created))
+		row[tcWeekend] = table.BoolCell(!n.workdays.Is(created))
 	}
 	row[tcSyncedAt] = n.synced
 }
@@ -400,27 +394,9 @@ func (n *ticketNormalizer) duration(key, prop, raw string, div float64) table.Ce
 	return table.NumberCell(math.Round(ms/div) / 100)
 }
 
-func (n *ticketNormalizer) isWorkday(local time.Time) bool {
-	y, m, d := local.Date()
-	k := y*10000 + int(m)*100 + d
-	w, ok := n.workdays[k]
-	if !ok {
-		w = n.tc.IsWorkday(local)
-		n.workdays[k] = w
-	}
-	return w
-}
-
 // warn counts a bad value; the sample message is built only while samples are kept.
 func (n *ticketNormalizer) warn(key, prop, raw, what string) {
-	if len(n.res.WarningSamples) >= MaxWarningSamples {
-		n.res.Warnings++
-		return
-	}
-	if len(raw) > 64 {
-		raw = raw[:64] + "…"
-	}
-	n.res.Warn("ticket " + key + ": " + prop + " " + strconv.Quote(raw) + " " + what)
+	n.res.WarnValue(raw, func(q string) string { return "ticket " + key + ": " + prop + " " + q + " " + what })
 }
 
 // parseTicketTime parses a HubSpot date-time value: RFC 3339 (as v3 responses give them, with or
