@@ -302,13 +302,40 @@ func (n *chatNormalizer) warn(key, what, raw string) {
 	n.res.WarnValue(raw, func(q string) string { return "thread " + key + ": " + what + " " + q })
 }
 
+// fill writes one thread's row, in named steps: who is in the chat, the events in time order,
+// one scan of them, then the columns from what the scan saw.
 func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 	th := &c.Thread
 	key := th.ID
 	row[chatColThread] = table.TextCell(key)
 	row[chatColChat] = table.TextCell(c.ID)
 
-	// Who is in the chat.
+	n.scanUsers(c)
+	order := n.eventTimes(key, th.Events)
+	var s chatScan
+	n.scanEvents(&s, th.Events, order)
+	if s.unknown != "" {
+		n.warn(key, "message author is not a chat user, agent or bot; not counted:", s.unknown)
+	}
+	n.fillTimes(row, key, th, s.ended)
+	row[chatColGroup] = table.TextCell(n.group(c))
+	s.fillHandling(row)
+	s.fillResponseTimes(row)
+	row[chatColCustomerMsgs] = table.NumberCell(float64(s.custMsgs))
+	row[chatColAgentMsgs] = table.NumberCell(float64(s.teamMsgs))
+	n.fillRating(row, key, th)
+	switch len(th.Tags) {
+	case 0:
+	case 1:
+		row[chatColTags] = table.TextCell(th.Tags[0])
+	default:
+		row[chatColTags] = table.TextCell(strings.Join(th.Tags, ", "))
+	}
+	row[chatColSyncedAt] = n.synced
+}
+
+// scanUsers resolves who is in the chat: customers, and agents or bots by their chat user.
+func (n *chatNormalizer) scanUsers(c *livechat.Chat) {
 	n.users = n.users[:0]
 	for i := range c.Users {
 		u := &c.Users[i]
@@ -318,9 +345,12 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		}
 		n.users = append(n.users, chatUser{id: u.ID, actor: n.actor(u.ID, u.Name, u.Email, true)})
 	}
+}
 
-	// Times and order.
-	evs := th.Events
+// eventTimes parses the events' times into n.times (chatNoTime and a warning when unusable)
+// and returns the order to read them in: nil when they are already in time order, or when a
+// time is unusable (then API order is kept).
+func (n *chatNormalizer) eventTimes(key string, evs []livechat.Event) []int {
 	n.times = n.times[:0]
 	sorted, allOK := true, true
 	prev := int64(math.MinInt64)
@@ -336,43 +366,51 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		}
 		n.times = append(n.times, t)
 	}
-	var order []int
-	if !sorted && allOK {
-		n.order = n.order[:0]
-		for i := range evs {
-			n.order = append(n.order, i)
-		}
-		times := n.times
-		slices.SortStableFunc(n.order, func(a, b int) int {
-			switch {
-			case times[a] < times[b]:
-				return -1
-			case times[a] > times[b]:
-				return 1
-			}
-			return 0
-		})
-		order = n.order
+	if sorted || !allOK {
+		return nil
 	}
+	n.order = n.order[:0]
+	for i := range evs {
+		n.order = append(n.order, i)
+	}
+	times := n.times
+	slices.SortStableFunc(n.order, func(a, b int) int {
+		switch {
+		case times[a] < times[b]:
+			return -1
+		case times[a] > times[b]:
+			return 1
+		}
+		return 0
+	})
+	return n.order
+}
 
-	var (
-		custMsgs, teamMsgs, botMsgs, humanMsgs int
-		firstBot, firstHuman                   *chatActor
-		humanAfterBot                          bool
-		firstCust, firstTeamAfterCust          = chatNoTime, chatNoTime
-		custSeen, teamAfterCustSeen            bool
-		lastBotBeforeHuman                     = chatNoTime
-		firstHumanT, firstHumanAfterCustT      = chatNoTime, chatNoTime
-		humanAfterCustSeen                     bool
-		handover                               = chatNoTime
-		handoverSeen                           bool
-		ended                                  = chatNoTime
-		unknown                                string
-		botBeforeFirstHuman                    bool
-		handoverBeforeFirstHuman               bool
-		fhStart                                = chatNoTime
-		fhEnd                                  = chatNoTime
-	)
+// chatScan is what one pass over a thread's events saw. Times are unix microseconds,
+// chatNoTime when not seen.
+type chatScan struct {
+	custMsgs, teamMsgs, botMsgs, humanMsgs int
+	firstBot, firstHuman                   *chatActor
+	humanAfterBot                          bool // a human wrote after a bot had written
+	unknown                                string
+
+	ended                            int64 // the last message
+	firstCust, firstTeamAfterCust    int64
+	custSeen, teamAfterCustSeen      bool
+	lastBotBeforeHuman               int64
+	firstHumanT, firstHumanAfterCust int64 // the first human message; the first after a customer's
+	humanAfterCustSeen               bool
+	handover                         int64 // a bot's chat_transferred before any human wrote
+	handoverSeen                     bool
+	botBeforeFirstHuman              bool
+	handoverBeforeFirstHuman         bool
+}
+
+// scanEvents reads the events in order once, counting messages by role and noting the times
+// the response-time columns need.
+func (n *chatNormalizer) scanEvents(s *chatScan, evs []livechat.Event, order []int) {
+	s.ended, s.firstCust, s.firstTeamAfterCust = chatNoTime, chatNoTime, chatNoTime
+	s.lastBotBeforeHuman, s.firstHumanT, s.firstHumanAfterCust, s.handover = chatNoTime, chatNoTime, chatNoTime, chatNoTime
 	for j := range evs {
 		i := j
 		if order != nil {
@@ -380,13 +418,13 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		}
 		e := &evs[i]
 		t := n.times[i]
-		if chatIsMessage(e) && t != chatNoTime && t > ended {
-			ended = t
+		if chatIsMessage(e) && t != chatNoTime && t > s.ended {
+			s.ended = t
 		}
 		if e.Type == livechat.EventSystemMessage {
-			if e.SystemMessageType == livechat.SystemChatTransferred && !handoverSeen && humanMsgs == 0 &&
-				(botMsgs > 0 || n.isBotName(e.TextVar("initiator"))) {
-				handoverSeen, handover = true, t
+			if e.SystemMessageType == livechat.SystemChatTransferred && !s.handoverSeen && s.humanMsgs == 0 &&
+				(s.botMsgs > 0 || n.isBotName(e.TextVar("initiator"))) {
+				s.handoverSeen, s.handover = true, t
 			}
 			continue
 		}
@@ -395,53 +433,52 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		}
 		a := n.author(e.AuthorID)
 		if a == nil || a.role == chatUnknown {
-			if unknown == "" {
-				unknown = e.AuthorID
-				if unknown == "" {
-					unknown = "(none)"
+			if s.unknown == "" {
+				s.unknown = e.AuthorID
+				if s.unknown == "" {
+					s.unknown = "(none)"
 				}
 			}
 			continue
 		}
 		switch a.role {
 		case chatCustomer:
-			custMsgs++
-			if !custSeen {
-				custSeen, firstCust = true, t
+			s.custMsgs++
+			if !s.custSeen {
+				s.custSeen, s.firstCust = true, t
 			}
 			continue
 		case chatBotRole:
-			botMsgs++
-			if firstBot == nil {
-				firstBot = a
+			s.botMsgs++
+			if s.firstBot == nil {
+				s.firstBot = a
 			}
-			if humanMsgs == 0 {
-				lastBotBeforeHuman = t
+			if s.humanMsgs == 0 {
+				s.lastBotBeforeHuman = t
 			}
 		case chatHuman:
-			if humanMsgs == 0 {
-				firstHuman, firstHumanT = a, t
-				botBeforeFirstHuman = botMsgs > 0
-				handoverBeforeFirstHuman = handoverSeen
+			if s.humanMsgs == 0 {
+				s.firstHuman, s.firstHumanT = a, t
+				s.botBeforeFirstHuman = s.botMsgs > 0
+				s.handoverBeforeFirstHuman = s.handoverSeen
 			}
-			humanMsgs++
-			if botMsgs > 0 {
-				humanAfterBot = true
+			s.humanMsgs++
+			if s.botMsgs > 0 {
+				s.humanAfterBot = true
 			}
-			if custSeen && !humanAfterCustSeen {
-				humanAfterCustSeen, firstHumanAfterCustT = true, t
+			if s.custSeen && !s.humanAfterCustSeen {
+				s.humanAfterCustSeen, s.firstHumanAfterCust = true, t
 			}
 		}
-		teamMsgs++
-		if custSeen && !teamAfterCustSeen {
-			teamAfterCustSeen, firstTeamAfterCust = true, t
+		s.teamMsgs++
+		if s.custSeen && !s.teamAfterCustSeen {
+			s.teamAfterCustSeen, s.firstTeamAfterCust = true, t
 		}
 	}
-	if unknown != "" {
-		n.warn(key, "message author is not a chat user, agent or bot; not counted:", unknown)
-	}
+}
 
-	// Started, Ended, Duration, Weekend.
+// fillTimes writes Started, Ended, Duration and Weekend.
+func (n *chatNormalizer) fillTimes(row table.Row, key string, th *livechat.Thread, ended int64) {
 	started, startOK := chatTime(th.CreatedAt)
 	if !startOK {
 		n.warn(key, "created_at", th.CreatedAt)
@@ -463,72 +500,70 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 			}
 		}
 	}
+}
 
-	row[chatColGroup] = table.TextCell(n.group(c))
-
-	// Handled By, Bot, Agent, Transferred.
+// fillHandling writes who handled the chat: Handled By, Bot, Agent, Transferred.
+func (s *chatScan) fillHandling(row table.Row) {
 	var handled string
 	switch {
-	case teamMsgs == 0:
+	case s.teamMsgs == 0:
 		handled = ChatUnanswered
-	case humanMsgs == 0:
+	case s.humanMsgs == 0:
 		handled = ChatBot
-	case humanAfterBot:
+	case s.humanAfterBot:
 		handled = ChatBotToHuman
 	default:
 		handled = ChatHuman
 	}
 	row[chatColHandledBy] = table.TextCell(handled)
-	if firstBot != nil {
-		row[chatColBot] = table.TextCell(firstBot.name)
+	if s.firstBot != nil {
+		row[chatColBot] = table.TextCell(s.firstBot.name)
 	}
-	if firstHuman != nil {
-		row[chatColAgent] = table.TextCell(firstHuman.name)
+	if s.firstHuman != nil {
+		row[chatColAgent] = table.TextCell(s.firstHuman.name)
 	}
-	row[chatColTransferred] = table.BoolCell(handled == ChatBotToHuman || handoverSeen)
+	row[chatColTransferred] = table.BoolCell(handled == ChatBotToHuman || s.handoverSeen)
+}
 
-	// Response times.
-	if custSeen && teamAfterCustSeen {
-		row[chatColFirstResponse] = chatSeconds(firstCust, firstTeamAfterCust)
+// fillResponseTimes writes First Response Seconds (the team's first answer to the customer)
+// and First Human Response Seconds (from the handover, the bot's last message or the
+// customer's first, to the first human message).
+func (s *chatScan) fillResponseTimes(row table.Row) {
+	if s.custSeen && s.teamAfterCustSeen {
+		row[chatColFirstResponse] = chatSeconds(s.firstCust, s.firstTeamAfterCust)
 	}
-	if firstHuman != nil {
-		switch {
-		case handoverBeforeFirstHuman:
-			fhStart, fhEnd = handover, firstHumanT
-		case botBeforeFirstHuman:
-			fhStart, fhEnd = lastBotBeforeHuman, firstHumanT
-		case custSeen && humanAfterCustSeen:
-			fhStart, fhEnd = firstCust, firstHumanAfterCustT
+	if s.firstHuman == nil {
+		return
+	}
+	from, to := chatNoTime, chatNoTime
+	switch {
+	case s.handoverBeforeFirstHuman:
+		from, to = s.handover, s.firstHumanT
+	case s.botBeforeFirstHuman:
+		from, to = s.lastBotBeforeHuman, s.firstHumanT
+	case s.custSeen && s.humanAfterCustSeen:
+		from, to = s.firstCust, s.firstHumanAfterCust
+	}
+	row[chatColFirstHuman] = chatSeconds(from, to)
+}
+
+// fillRating writes Rating and Rating Comment from the thread's rating property.
+func (n *chatNormalizer) fillRating(row table.Row, key string, th *livechat.Thread) {
+	r := th.Properties.Rating
+	if r == nil {
+		return
+	}
+	if r.Score != nil {
+		switch *r.Score {
+		case 1:
+			row[chatColRating] = table.TextCell(ChatRatingGood)
+		case 0:
+			row[chatColRating] = table.TextCell(ChatRatingBad)
+		default:
+			n.warn(key, "rating score", strconv.Itoa(*r.Score))
 		}
-		row[chatColFirstHuman] = chatSeconds(fhStart, fhEnd)
 	}
-
-	row[chatColCustomerMsgs] = table.NumberCell(float64(custMsgs))
-	row[chatColAgentMsgs] = table.NumberCell(float64(teamMsgs))
-
-	// Rating.
-	if r := th.Properties.Rating; r != nil {
-		if r.Score != nil {
-			switch *r.Score {
-			case 1:
-				row[chatColRating] = table.TextCell(ChatRatingGood)
-			case 0:
-				row[chatColRating] = table.TextCell(ChatRatingBad)
-			default:
-				n.warn(key, "rating score", strconv.Itoa(*r.Score))
-			}
-		}
-		row[chatColRatingComment] = table.TextCell(r.Comment)
-	}
-
-	switch len(th.Tags) {
-	case 0:
-	case 1:
-		row[chatColTags] = table.TextCell(th.Tags[0])
-	default:
-		row[chatColTags] = table.TextCell(strings.Join(th.Tags, ", "))
-	}
-	row[chatColSyncedAt] = n.synced
+	row[chatColRatingComment] = table.TextCell(r.Comment)
 }
 
 // isBotName reports whether a chat_transferred initiator names a bot (by id or name).
