@@ -2,7 +2,8 @@ package app
 
 import (
 	"supportsync.dev/shared/batch"
-	"supportsync.dev/shared/normalize"
+	"supportsync.dev/shared/normalize/chats"
+	"supportsync.dev/shared/normalize/tickets"
 	"supportsync.dev/shared/process"
 	"supportsync.dev/shared/table"
 )
@@ -11,7 +12,7 @@ import (
 // normalizes it into its tab. process knows them only through this map.
 func Normalizers() map[batch.Source]process.Normalizer {
 	return map[batch.Source]process.Normalizer{
-		batch.Tickets: {Schema: table.Tickets, Normalize: normalize.TicketsJSON},
-		batch.Chats:   {Schema: table.Chats, Normalize: normalize.ChatsJSON},
+		batch.Tickets: {Schema: table.Tickets, Normalize: tickets.NormalizeJSON},
+		batch.Chats:   {Schema: table.Chats, Normalize: chats.NormalizeJSON},
 	}
 }

@@ -1,7 +1,9 @@
-// Package normalize turns source records (HubSpot tickets, LiveChat threads) into the sheet's
-// typed rows by the design's rules: team timezone, one name per person, bot vs human,
-// managers left out, labels instead of ids, bad values tolerated and counted. It is pure: no
-// I/O, no clock (the sync time is passed in), no context.
+// Package normalize is the core the per-source normalizers share (normalize/tickets for
+// HubSpot tickets, normalize/chats for LiveChat threads), which turn source records into the
+// sheet's typed rows by the design's rules: the Result of a batch, warnings counted and
+// sampled, workdays in the team calendar, and the last-key-wins rule for duplicates. It
+// imports no API client, so process depends on none. Everything here is pure: no I/O, no
+// clock (the sync time is passed in), no context.
 package normalize
 
 import (

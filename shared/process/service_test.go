@@ -12,7 +12,8 @@ import (
 	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/emulator/emulatortest"
 	"supportsync.dev/shared/hubspot"
-	"supportsync.dev/shared/normalize"
+	"supportsync.dev/shared/normalize/chats"
+	"supportsync.dev/shared/normalize/tickets"
 	"supportsync.dev/shared/runlife"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/sheets/sheetsfake"
@@ -28,8 +29,8 @@ const sheetID = "sheet-process"
 // testNormalizers are the real normalizers, as the wiring (app.Normalizers) injects them.
 func testNormalizers() map[batch.Source]Normalizer {
 	return map[batch.Source]Normalizer{
-		batch.Tickets: {Schema: table.Tickets, Normalize: normalize.TicketsJSON},
-		batch.Chats:   {Schema: table.Chats, Normalize: normalize.ChatsJSON},
+		batch.Tickets: {Schema: table.Tickets, Normalize: tickets.NormalizeJSON},
+		batch.Chats:   {Schema: table.Chats, Normalize: chats.NormalizeJSON},
 	}
 }
 

@@ -1,4 +1,7 @@
-package normalize
+// Package chats normalizes LiveChat threads (a livechat.Payload) into rows of the Chats tab,
+// over the shared core in package normalize: team timezone, bot vs human, who handled a chat
+// and how fast, ratings and tags. It is pure: no I/O, no clock, no context.
+package chats
 
 import (
 	"encoding/json"
@@ -10,25 +13,26 @@ import (
 	"time"
 
 	"supportsync.dev/shared/livechat"
+	"supportsync.dev/shared/normalize"
 	"supportsync.dev/shared/table"
 	"supportsync.dev/shared/team"
 )
 
 // Handled By values.
 const (
-	ChatHuman      = "Human"
-	ChatBot        = "Bot"
-	ChatBotToHuman = "Bot → Human"
-	ChatUnanswered = "Unanswered"
+	Human      = "Human"
+	Bot        = "Bot"
+	BotToHuman = "Bot → Human"
+	Unanswered = "Unanswered"
 )
 
 // Rating values.
 const (
-	ChatRatingGood = "good"
-	ChatRatingBad  = "bad"
+	RatingGood = "good"
+	RatingBad  = "bad"
 )
 
-// Chats normalizes a chats raw batch into rows of table.Chats, one per thread (list_archives
+// Normalize normalizes a chats raw batch into rows of table.Chats, one per thread (list_archives
 // entry), by the design's rules. It is pure and allocates little: a batch of 100,000 threads
 // takes well under a second.
 //
@@ -48,7 +52,7 @@ const (
 //   - Handled By when both wrote but no human message follows a bot message (a survey bot
 //     after the agent, say): Human. Human, bot, human is Bot → Human, as the design reads.
 //   - A chat_transferred event is a handover when it comes before any human message and
-//     either a bot has already written in the thread or its initiator is a bot (ChatBot's
+//     either a bot has already written in the thread or its initiator is a bot (Bot's
 //     "Transfer chat" action may transfer before writing). The first such event is the
 //     handover time. A transfer between humans is not a handover.
 //   - First Response Seconds: from the first customer message to the first team message
@@ -71,8 +75,8 @@ const (
 //     ("everyone") only when it is the sole group; its name from p.Groups, else its id.
 //   - Tags: in API order, joined with ", ".
 //   - Duplicate thread ids in one batch: the last entry wins, at its position.
-//   - A thread without an id is rejected (Rejection.ID is the chat id).
-func Chats(p livechat.Payload, tc *team.Config, syncedAt time.Time) Result {
+//   - A thread without an id is rejected (normalize.Rejection.ID is the chat id).
+func Normalize(p livechat.Payload, tc *team.Config, syncedAt time.Time) normalize.Result {
 	if tc == nil {
 		tc = team.Default()
 	}
@@ -145,8 +149,8 @@ type chatNormalizer struct {
 	// chat users.
 	listedActors map[string]*chatActor
 	authorActors map[string]*chatActor
-	workdays     *Workdays
-	res          Result
+	workdays     *normalize.Workdays
+	res          normalize.Result
 
 	// scratch, reused per thread
 	users []chatUser
@@ -167,7 +171,7 @@ func newChatNormalizer(p livechat.Payload, tc *team.Config, syncedAt time.Time) 
 		groups:       make(map[int]string, len(p.Groups)),
 		listedActors: map[string]*chatActor{},
 		authorActors: map[string]*chatActor{},
-		workdays:     NewWorkdays(tc),
+		workdays:     normalize.NewWorkdays(tc),
 	}
 	if n.loc == nil {
 		n.loc = time.UTC
@@ -191,9 +195,9 @@ func newChatNormalizer(p livechat.Payload, tc *team.Config, syncedAt time.Time) 
 	return n
 }
 
-func (n *chatNormalizer) run() Result {
+func (n *chatNormalizer) run() normalize.Result {
 	cs := n.p.Chats
-	last := LastIndex(len(cs), func(i int) string { return cs[i].Thread.ID })
+	last := normalize.LastIndex(len(cs), func(i int) string { return cs[i].Thread.ID })
 	cells := make([]table.Cell, len(last)*chatColumns)
 	n.res.Rows = make([]table.Row, 0, len(last))
 	for i := range cs {
@@ -204,7 +208,7 @@ func (n *chatNormalizer) run() Result {
 			if id == "" {
 				id = "#" + strconv.Itoa(i+1)
 			}
-			n.res.Rejected = append(n.res.Rejected, Rejection{
+			n.res.Rejected = append(n.res.Rejected, normalize.Rejection{
 				ID:     id,
 				Reason: "entry #" + strconv.Itoa(i+1) + " of the batch (chat " + strconv.Quote(c.ID) + ") has a thread without id",
 			})
@@ -507,13 +511,13 @@ func (s *chatScan) fillHandling(row table.Row) {
 	var handled string
 	switch {
 	case s.teamMsgs == 0:
-		handled = ChatUnanswered
+		handled = Unanswered
 	case s.humanMsgs == 0:
-		handled = ChatBot
+		handled = Bot
 	case s.humanAfterBot:
-		handled = ChatBotToHuman
+		handled = BotToHuman
 	default:
-		handled = ChatHuman
+		handled = Human
 	}
 	row[chatColHandledBy] = table.TextCell(handled)
 	if s.firstBot != nil {
@@ -522,7 +526,7 @@ func (s *chatScan) fillHandling(row table.Row) {
 	if s.firstHuman != nil {
 		row[chatColAgent] = table.TextCell(s.firstHuman.name)
 	}
-	row[chatColTransferred] = table.BoolCell(handled == ChatBotToHuman || s.handoverSeen)
+	row[chatColTransferred] = table.BoolCell(handled == BotToHuman || s.handoverSeen)
 }
 
 // fillResponseTimes writes First Response Seconds (the team's first answer to the customer)
@@ -556,9 +560,9 @@ func (n *chatNormalizer) fillRating(row table.Row, key string, th *livechat.Thre
 	if r.Score != nil {
 		switch *r.Score {
 		case 1:
-			row[chatColRating] = table.TextCell(ChatRatingGood)
+			row[chatColRating] = table.TextCell(RatingGood)
 		case 0:
-			row[chatColRating] = table.TextCell(ChatRatingBad)
+			row[chatColRating] = table.TextCell(RatingBad)
 		default:
 			n.warn(key, "rating score", strconv.Itoa(*r.Score))
 		}
@@ -662,12 +666,12 @@ func chatDaysIn(y, m int) int {
 	return 31
 }
 
-// ChatsJSON decodes a chats batch payload (livechat.Payload as JSON) and normalizes it with
-// Chats; a payload that does not decode is an error.
-func ChatsJSON(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (Result, error) {
+// NormalizeJSON decodes a chats batch payload (livechat.Payload as JSON) and normalizes it
+// with Normalize; a payload that does not decode is an error.
+func NormalizeJSON(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (normalize.Result, error) {
 	var p livechat.Payload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return Result{}, fmt.Errorf("chats payload: %w", err)
+		return normalize.Result{}, fmt.Errorf("chats payload: %w", err)
 	}
-	return Chats(p, tc, syncedAt), nil
+	return Normalize(p, tc, syncedAt), nil
 }

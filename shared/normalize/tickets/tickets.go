@@ -1,4 +1,8 @@
-package normalize
+// Package tickets normalizes HubSpot tickets (a hubspot.Payload) into rows of the Tickets
+// tab, over the shared core in package normalize: team timezone, one name per person,
+// managers left out, labels instead of ids, bad values tolerated and counted. It is pure: no
+// I/O, no clock, no context.
+package tickets
 
 import (
 	"encoding/json"
@@ -9,6 +13,7 @@ import (
 	"time"
 
 	"supportsync.dev/shared/hubspot"
+	"supportsync.dev/shared/normalize"
 	"supportsync.dev/shared/table"
 	"supportsync.dev/shared/team"
 )
@@ -49,11 +54,11 @@ const (
 	ticketMaxYear = 2100
 )
 
-// Tickets normalizes a tickets batch into table.Tickets rows. It is pure and safe for
+// Normalize normalizes a tickets batch into table.Tickets rows. It is pure and safe for
 // concurrent use; tc nil means team.Default(). The rules, where the design leaves room:
 //
 //   - Key: the ticket's id, else its hs_object_id property (trimmed); a ticket with neither is
-//     rejected (Rejection.ID is then "" and Reason gives its position in the batch).
+//     rejected (normalize.Rejection.ID is then "" and Reason gives its position in the batch).
 //     When one payload holds the same id twice, only the last occurrence counts (it is the most
 //     recent read); rows follow the order of those last occurrences.
 //   - Pipeline and Stage: labels from p.Pipelines. An id that resolves to nothing is written as
@@ -71,7 +76,7 @@ const (
 //     p.Owners); else the owner's "First Last"; else the owner's email; else "Owner <id>".
 //     No owner id gives "Unassigned"; an id found neither in p.Owners nor in the team config
 //     gives "Unknown owner <id>" and a warning. A ticket whose member is a manager is not
-//     written: its key goes to Result.Excluded. So does an archived (deleted) ticket, should a
+//     written: its key goes to normalize.Result.Excluded. So does an archived (deleted) ticket, should a
 //     payload carry one: it no longer exists at the source.
 //   - Dates: ISO 8601 (RFC 3339) or epoch milliseconds, written as wall time in tc.Location.
 //     A missing value (absent, null or "") is an empty cell; "Unknown", an unparsable value or
@@ -84,7 +89,7 @@ const (
 //   - Weekend: the local created date is not a workday (tc.IsWorkday: holidays are not
 //     workdays); empty when there is no created date.
 //   - Synced At: syncedAt in tc.Location.
-func Tickets(p hubspot.Payload, tc *team.Config, syncedAt time.Time) Result {
+func Normalize(p hubspot.Payload, tc *team.Config, syncedAt time.Time) normalize.Result {
 	if tc == nil {
 		tc = team.Default()
 	}
@@ -116,11 +121,11 @@ type ticketNormalizer struct {
 	tc       *team.Config
 	loc      *time.Location
 	synced   table.Cell
-	res      Result
+	res      normalize.Result
 	pipes    map[string]*ticketPipeline
 	stages   map[string]*ticketStage // by stage id across pipelines; nil entry: ambiguous
 	owners   map[string]*ticketOwner
-	workdays *Workdays
+	workdays *normalize.Workdays
 }
 
 func newTicketNormalizer(p hubspot.Payload, tc *team.Config, syncedAt time.Time) *ticketNormalizer {
@@ -131,7 +136,7 @@ func newTicketNormalizer(p hubspot.Payload, tc *team.Config, syncedAt time.Time)
 		pipes:    make(map[string]*ticketPipeline, len(p.Pipelines)),
 		stages:   map[string]*ticketStage{},
 		owners:   make(map[string]*ticketOwner, len(p.Owners)),
-		workdays: NewWorkdays(tc),
+		workdays: normalize.NewWorkdays(tc),
 	}
 	if n.loc == nil {
 		n.loc = time.UTC
@@ -242,9 +247,9 @@ func ticketKeyOf(t *hubspot.Ticket) string {
 	return strings.TrimSpace(t.Prop("hs_object_id"))
 }
 
-func (n *ticketNormalizer) run() Result {
+func (n *ticketNormalizer) run() normalize.Result {
 	ts := n.p.Tickets
-	last := LastIndex(len(ts), func(i int) string { return ticketKeyOf(&ts[i]) })
+	last := normalize.LastIndex(len(ts), func(i int) string { return ticketKeyOf(&ts[i]) })
 	cells := make([]table.Cell, len(last)*ticketColumns)
 	n.res.Rows = make([]table.Row, 0, len(last))
 	unassigned := &ticketOwner{agent: ticketUnassigned}
@@ -252,7 +257,7 @@ func (n *ticketNormalizer) run() Result {
 		t := &ts[i]
 		key := ticketKeyOf(t)
 		if key == "" {
-			n.res.Rejected = append(n.res.Rejected, Rejection{
+			n.res.Rejected = append(n.res.Rejected, normalize.Rejection{
 				Reason: "ticket #" + strconv.Itoa(i+1) + " of the batch has neither id nor hs_object_id",
 			})
 			continue
@@ -451,12 +456,12 @@ func ticketTimeIn(t time.Time, loc *time.Location) time.Time {
 	return t.In(loc)
 }
 
-// TicketsJSON decodes a tickets batch payload (hubspot.Payload as JSON) and normalizes it with
-// Tickets; a payload that does not decode is an error.
-func TicketsJSON(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (Result, error) {
+// NormalizeJSON decodes a tickets batch payload (hubspot.Payload as JSON) and normalizes it
+// with Normalize; a payload that does not decode is an error.
+func NormalizeJSON(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (normalize.Result, error) {
 	var p hubspot.Payload
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return Result{}, fmt.Errorf("tickets payload: %w", err)
+		return normalize.Result{}, fmt.Errorf("tickets payload: %w", err)
 	}
-	return Tickets(p, tc, syncedAt), nil
+	return Normalize(p, tc, syncedAt), nil
 }
