@@ -35,6 +35,16 @@ type Rejection struct {
 	Reason string
 }
 
+// MinYear and MaxYear bound a usable date: a date outside them is a bad value (an empty cell
+// and a warning), in every source.
+const (
+	MinYear = 2000
+	MaxYear = 2100
+)
+
+// YearOK reports whether year y is within MinYear..MaxYear.
+func YearOK(y int) bool { return y >= MinYear && y <= MaxYear }
+
 // MaxWarningSamples bounds Result.WarningSamples.
 const MaxWarningSamples = 20
 

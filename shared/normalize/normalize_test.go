@@ -59,3 +59,11 @@ func TestLastIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestYearOK(t *testing.T) {
+	for y, want := range map[int]bool{1999: false, 2000: true, 2026: true, 2100: true, 2101: false} {
+		if YearOK(y) != want {
+			t.Errorf("YearOK(%d) = %v", y, !want)
+		}
+	}
+}

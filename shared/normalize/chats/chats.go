@@ -110,11 +110,6 @@ const (
 	chatColSyncedAt
 )
 
-const (
-	chatMinYear = 2000
-	chatMaxYear = 2100
-)
-
 type chatRole uint8
 
 const (
@@ -296,7 +291,7 @@ func chatTime(s string) (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	if y := t.UTC().Year(); y < chatMinYear || y > chatMaxYear {
+	if !normalize.YearOK(t.UTC().Year()) {
 		return 0, false
 	}
 	return t.UnixMicro(), true
@@ -632,7 +627,7 @@ func chatFastTime(s string) (int64, bool) {
 	y := d2(0)*100 + d2(2)
 	mo, d, h, mi, sec := d2(5), d2(8), d2(11), d2(14), d2(17)
 	us := d2(20)*10000 + d2(22)*100 + d2(24)
-	if y < chatMinYear || y > chatMaxYear || mo < 1 || mo > 12 || d < 1 || d > chatDaysIn(y, mo) ||
+	if !normalize.YearOK(y) || mo < 1 || mo > 12 || d < 1 || d > chatDaysIn(y, mo) ||
 		h > 23 || mi > 59 || sec > 59 {
 		return 0, false
 	}

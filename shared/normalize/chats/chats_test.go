@@ -349,7 +349,7 @@ func TestChatFastTimeMatchesTimeParse(t *testing.T) {
 	} {
 		fast, fok := chatFastTime(s)
 		tt, err := time.Parse(time.RFC3339Nano, s)
-		sok := err == nil && tt.Year() >= chatMinYear && tt.Year() <= chatMaxYear
+		sok := err == nil && normalize.YearOK(tt.Year())
 		if fok && (!sok || fast != tt.UnixMicro()) {
 			t.Errorf("%s: fast %d, time.Parse %v %v", s, fast, tt.UnixMicro(), err)
 		}

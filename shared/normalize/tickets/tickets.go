@@ -48,12 +48,6 @@ const (
 	ticketUnassigned = "Unassigned"
 )
 
-// Dates before ticketMinYear or after ticketMaxYear are bad values.
-const (
-	ticketMinYear = 2000
-	ticketMaxYear = 2100
-)
-
 // Normalize normalizes a tickets batch into table.Tickets rows. It is pure and safe for
 // concurrent use; tc nil means team.Default(). The rules, where the design leaves room:
 //
@@ -406,7 +400,7 @@ func (n *ticketNormalizer) warn(key, prop, raw, what string) {
 
 // parseTicketTime parses a HubSpot date-time value: RFC 3339 (as v3 responses give them, with or
 // without fraction) or epoch milliseconds (as inputs and some exports give them). ok is false
-// for anything else, including a year outside ticketMinYear..ticketMaxYear.
+// for anything else, including a year outside normalize.MinYear..normalize.MaxYear.
 func parseTicketTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -435,10 +429,7 @@ func parseTicketTime(s string) (time.Time, bool) {
 	return t, true
 }
 
-func ticketYearOK(t time.Time) bool {
-	y := t.UTC().Year()
-	return y >= ticketMinYear && y <= ticketMaxYear
-}
+func ticketYearOK(t time.Time) bool { return normalize.YearOK(t.UTC().Year()) }
 
 func ticketDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
