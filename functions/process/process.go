@@ -1,7 +1,8 @@
 // Package process is the Process Cloud Function: triggered by each raw batch on the
 // raw-batches topic, it lands the batch in Google Sheets and finishes runs. The logic lives in
-// supportsync.dev/shared/process; this package only adapts the trigger. Deploy it
-// single-instance with concurrency 1: Sheets upserts must not race.
+// supportsync.dev/shared/process; this package only adapts the trigger. Deploy it as a single
+// instance (max_instance_count 1): the Sheets sink must be the spreadsheet's only writer; the
+// invocations that instance serves at once are serialized per tab inside the service.
 package process
 
 import (

@@ -142,9 +142,14 @@ func (f *Fetch) HandleSync(ctx context.Context, msg batch.PubSubMessage) error {
 		return nil
 	}
 	res, err := f.Service.Run(ctx, req, since)
+	return f.syncVerdict(msg.MessageID, res, err)
+}
+
+// syncVerdict maps a fetch run's result to ack (nil) or retry (an error) and logs it.
+func (f *Fetch) syncVerdict(messageID string, res fetch.Result, err error) error {
 	switch {
 	case errors.Is(err, fetch.ErrBadRequest):
-		f.Log.Error("bad sync request", "event", "bad_request", "message_id", msg.MessageID, "error", err.Error())
+		f.Log.Error("bad sync request", "event", "bad_request", "message_id", messageID, "error", err.Error())
 		return nil
 	case errors.Is(err, fetch.ErrRunFailed):
 		return nil // recorded: logged as run_failed, the cursor holds, the next run starts over
@@ -186,7 +191,7 @@ func NewProcess(ctx context.Context, getenv func(string) string) (*Process, erro
 	return &Process{Log: log, Service: &process.Service{
 		Store: state.New(c.fs), Sink: sheets.New(svc, cfg.SpreadsheetID, cfg.Team.Location, sheets.WithLogger(log)),
 		Team: cfg.Team, Retention: cfg.Retention, LeaseTTL: cfg.LeaseTTL,
-		Sources:   process.Normalizers(),
+		Sources:   Normalizers(),
 		Publisher: c.pub, CompletedTopic: cfg.TopicRunsCompleted, Log: log,
 	}}, nil
 }

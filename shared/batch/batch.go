@@ -1,8 +1,9 @@
 // Package batch defines the messages that travel between the functions: the sync request a
 // scheduler or a person publishes, and what a fetch function publishes for process on the
 // raw-batches topic — a self-contained raw batch, or a failure report (the message's kind
-// attribute tells them apart). It also encodes them for Pub/Sub (gzip-compressed JSON) and
-// decodes the Pub/Sub push envelope a CloudEvent function receives.
+// attribute tells them apart). It encodes them for Pub/Sub (gzip-compressed JSON), decodes and
+// checks them, and defines the messagePublished event data a CloudEvent function receives
+// (shared/app decodes it).
 package batch
 
 import (

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,52 +177,128 @@ type Var struct {
 	// RequiredBy lists the parts that need it. For a credential pair (X / X_SECRET) both
 	// carry the part: exactly one of them must be set.
 	RequiredBy Need
+	// Min and Max bound a number (both 0: no range); Note adds to the range in Doc.
+	Min, Max float64
+	Note     string
+	// Unit makes a whole number a duration: the value times Unit (0: a plain number).
+	Unit time.Duration
+	// Alt is the other variable of a credential pair (HUBSPOT_TOKEN_SECRET for HUBSPOT_TOKEN):
+	// either may be set.
+	Alt string
+	// Functions lists the deployed functions whose environment Terraform sets the variable
+	// in; on a pair, the first variable carries them.
+	Functions []string
+
+	// field points at the Config field the variable loads into (nil: rendered apart).
+	field func(c *Config) any
+}
+
+// The deployed functions, as Terraform names them.
+const (
+	FetchTickets = "fetchtickets"
+	FetchChats   = "fetchchats"
+	Process      = "process"
+	Publish      = "publish"
+	WidgetAPI    = "widgetapi"
+)
+
+// Functions lists the deployed functions that read configuration.
+func Functions() []string { return []string{FetchTickets, FetchChats, Process, Publish, WidgetAPI} }
+
+// Ranged reports whether the variable is a number with bounds.
+func (v Var) Ranged() bool { return v.Min != 0 || v.Max != 0 }
+
+// rangeText is "lo to hi[; note]".
+func (v Var) rangeText() string {
+	r := strconv.FormatFloat(v.Min, 'f', -1, 64) + " to " + strconv.FormatFloat(v.Max, 'f', -1, 64)
+	if v.Note != "" {
+		r += "; " + v.Note
+	}
+	return r
+}
+
+// Doc is the description with the range, as the README shows it.
+func (v Var) Doc() string {
+	if !v.Ranged() {
+		return v.Description
+	}
+	return strings.TrimSuffix(v.Description, ".") + " (" + v.rangeText() + ")."
+}
+
+// Env returns the variables function fn reads, in Vars order; a credential pair is one entry
+// "X|X_SECRET" (either is set).
+func Env(fn string) []string {
+	var out []string
+	for _, v := range vars {
+		if slices.Contains(v.Functions, fn) {
+			name := v.Name
+			if v.Alt != "" {
+				name += "|" + v.Alt
+			}
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Table renders the variables as the README's Markdown table.
+func Table() string {
+	var b strings.Builder
+	b.WriteString("| Variable | Default | Meaning |\n|---|---|---|\n")
+	for _, v := range vars {
+		def := ""
+		if v.Default != "" {
+			def = "`" + v.Default + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.Name, def, strings.ReplaceAll(v.Doc(), "|", `\|`))
+	}
+	return b.String()
 }
 
 var vars = []Var{
-	{Name: "GOOGLE_CLOUD_PROJECT", Description: "Google Cloud project id of Pub/Sub, Firestore and Secret Manager.", RequiredBy: NeedPubSub | NeedFirestore},
-	{Name: "SPREADSHEET_ID", Description: "Id of the Google Sheets spreadsheet (the part of its URL between /d/ and /edit).", RequiredBy: NeedSheets},
-	{Name: "TEAM_CONFIG", Description: "Path of the team configuration YAML file; empty = the built-in default (America/Halifax, Monday to Friday, no members)."},
-	{Name: "RETENTION_DAYS", Default: "365", Description: "Rows whose Created / Started is older than this many days are removed (1 to 3650)."},
-	{Name: "HUBSPOT_API_BASE_URL", Default: "https://api.hubapi.com", Description: "HubSpot API base URL (http or https; a fake or sandbox server in tests)."},
-	{Name: "HUBSPOT_TOKEN", Description: "HubSpot private app access token (set this or HUBSPOT_TOKEN_SECRET).", Secret: true, RequiredBy: NeedHubSpot},
-	{Name: "HUBSPOT_TOKEN_SECRET", Description: "Secret Manager version holding the HubSpot token, projects/P/secrets/S/versions/V (set this or HUBSPOT_TOKEN).", RequiredBy: NeedHubSpot},
-	{Name: "HUBSPOT_RATE_PER_10S", Default: "100", Description: "HubSpot general API requests allowed per 10 seconds (0 to 1000; 0 turns the client-side limit off, for sandboxes)."},
-	{Name: "HUBSPOT_SEARCH_RATE_PER_SECOND", Default: "5", Description: "HubSpot search API requests allowed per second (0 to 100; 0 turns the limit off)."},
-	{Name: "LIVECHAT_API_BASE_URL", Default: "https://api.livechatinc.com", Description: "LiveChat API base URL (http or https)."},
-	{Name: "LIVECHAT_ACCOUNT_ID", Description: "LiveChat account id (a UUID), the user name of Personal Access Token authentication.", RequiredBy: NeedLiveChat},
-	{Name: "LIVECHAT_PAT", Description: "LiveChat Personal Access Token (set this or LIVECHAT_PAT_SECRET).", Secret: true, RequiredBy: NeedLiveChat},
-	{Name: "LIVECHAT_PAT_SECRET", Description: "Secret Manager version holding the LiveChat PAT, projects/P/secrets/S/versions/V (set this or LIVECHAT_PAT).", RequiredBy: NeedLiveChat},
-	{Name: "LIVECHAT_RATE_PER_MINUTE", Default: "180", Description: "LiveChat API requests allowed per minute (0 to 10000; 0 turns the limit off)."},
-	{Name: "LIVECHAT_LOOKBACK_HOURS", Default: "48", Description: "Incremental chats runs re-read threads started this many hours before the cursor, to pick up ratings given later (0 to 720)."},
-	{Name: "SHEETS_API_ENDPOINT", Description: "Optional Sheets API endpoint URL; when set the Sheets client talks to it without Google credentials."},
-	{Name: "PUBSUB_EMULATOR_HOST", Description: "host:port of the Pub/Sub emulator (standard variable; unset in the cloud)."},
-	{Name: "FIRESTORE_EMULATOR_HOST", Description: "host:port of the Firestore emulator (standard variable; unset in the cloud)."},
-	{Name: "TOPIC_SYNC_TICKETS", Default: "sync-tickets", Description: "Pub/Sub topic id of tickets sync requests."},
-	{Name: "TOPIC_SYNC_CHATS", Default: "sync-chats", Description: "Pub/Sub topic id of chats sync requests."},
-	{Name: "TOPIC_RAW_BATCHES", Default: "raw-batches", Description: "Pub/Sub topic id of raw batches (fetch to process)."},
-	{Name: "TOPIC_RUNS_COMPLETED", Default: "runs-completed", Description: "Pub/Sub topic id of completed runs (process to publish)."},
-	{Name: "TOPIC_DEAD_LETTER", Default: "dead-letter", Description: "Pub/Sub topic id where batches that keep failing go."},
-	{Name: "LOOKBACK_MINUTES", Default: "15", Description: "Incremental runs re-read this many minutes before the cursor (0 to 1440)."},
-	{Name: "FETCH_BUDGET_SECONDS", Default: "420", Description: "Seconds one fetch invocation works before it checkpoints and continues (10 to 3600; below the function timeout)."},
-	{Name: "BATCH_RECORDS", Default: "5000", Description: "Most records in one raw batch (1 to 100000)."},
-	{Name: "LEASE_MINUTES", Default: "30", Description: "Minutes a run's lease lasts (1 to 1440; longer than FETCH_BUDGET_SECONDS)."},
-	{Name: "LOG_LEVEL", Default: "info", Description: "Log level: debug, info, warn or error."},
-	{Name: "WIDGETAPI_ADMIN_KEY", Description: "widgetapi admin key (at least 32 characters): Authorization: Bearer <key> reads every widget and the status and mints embed tokens.", Secret: true, RequiredBy: NeedWidgets},
-	{Name: "WIDGETAPI_SIGNING_KEYS", Description: "Embed-token signing keys, id:secret[,id:secret...] (secrets of at least 32 characters); the first signs new tokens, every one verifies (rotation).", Secret: true, RequiredBy: NeedWidgets},
-	{Name: "WIDGETAPI_ALLOWED_ORIGINS", Description: "Browser origins allowed to call widgetapi (CORS), comma-separated, e.g. https://app.hubspot.com; empty allows none."},
-	{Name: "WIDGETAPI_FRAME_ANCESTORS", Description: "Origins allowed to frame the widget pages (CSP frame-ancestors, besides the widget host itself), comma-separated; empty means HubSpot's app hosts https://app.hubspot.com,https://app-eu1.hubspot.com."},
-	{Name: "WIDGETAPI_REFRESH_SECONDS", Default: "5", Description: "How often widgetapi checks whether a new widget dataset was published, in seconds (1 to 300)."},
-	{Name: "WIDGETAPI_STALE_MINUTES", Default: "180", Description: "The status reports a source stale when its cursor is older than this many minutes (5 to 10080)."},
-	{Name: "GEMINI_API_KEY", Description: "Gemini API key for /api/v1/ask (or GEMINI_API_KEY_SECRET, or Vertex AI with ASK_VERTEX_LOCATION; none of them turns ask off).", Secret: true},
-	{Name: "GEMINI_API_KEY_SECRET", Description: "Secret Manager version holding the Gemini API key, projects/P/secrets/S/versions/V (set this or GEMINI_API_KEY)."},
-	{Name: "ASK_VERTEX_LOCATION", Description: "Vertex AI location of the model (us-central1, global, ...); with GOOGLE_CLOUD_PROJECT and no Gemini key, ask uses Vertex AI with the service account's credentials."},
-	{Name: "ASK_MODEL", Default: "gemini-2.5-flash", Description: "Model that answers /api/v1/ask."},
-	{Name: "ASK_MODEL_BASE_URL", Description: "Optional base URL of a server speaking the Gemini REST wire format (a local fake or sandbox); empty is Google's endpoint."},
-	{Name: "ASK_DAILY_REQUESTS", Default: "500", Description: "Questions /api/v1/ask accepts per UTC day, across every instance (1 to 1000000)."},
-	{Name: "ASK_DAILY_TOKENS", Default: "2000000", Description: "Model tokens /api/v1/ask may spend per UTC day, across every instance (1000 to 1000000000)."},
-	{Name: "ASK_MAX_STEPS", Default: "6", Description: "Most model calls of one question (1 to 20)."},
-	{Name: "ASK_TIMEOUT_SECONDS", Default: "45", Description: "Most time of one question, in seconds (5 to 300)."},
+	{Name: "GOOGLE_CLOUD_PROJECT", Description: "Google Cloud project id of Pub/Sub, Firestore and Secret Manager.", RequiredBy: NeedPubSub | NeedFirestore, Functions: []string{FetchTickets, FetchChats, Process, Publish, WidgetAPI}, field: func(c *Config) any { return &c.Project }},
+	{Name: "SPREADSHEET_ID", Description: "Id of the Google Sheets spreadsheet (the part of its URL between /d/ and /edit).", RequiredBy: NeedSheets, Functions: []string{Process, Publish}, field: func(c *Config) any { return &c.SpreadsheetID }},
+	{Name: "TEAM_CONFIG", Description: "Path of the team configuration YAML file; empty = the built-in default (America/Halifax, Monday to Friday, no members).", Functions: []string{FetchTickets, FetchChats, Process, Publish}},
+	{Name: "RETENTION_DAYS", Default: "365", Description: "Rows whose Created / Started is older than this many days are removed.", Min: 1, Max: 3650, Unit: 24 * time.Hour, Functions: []string{FetchTickets, FetchChats, Process}, field: func(c *Config) any { return &c.Retention }},
+	{Name: "HUBSPOT_API_BASE_URL", Default: "https://api.hubapi.com", Description: "HubSpot API base URL (http or https; a fake or sandbox server in tests).", Functions: []string{FetchTickets}, field: func(c *Config) any { return &c.HubSpotBaseURL }},
+	{Name: "HUBSPOT_TOKEN", Description: "HubSpot private app access token (set this or HUBSPOT_TOKEN_SECRET).", Secret: true, RequiredBy: NeedHubSpot, Alt: "HUBSPOT_TOKEN_SECRET", Functions: []string{FetchTickets}, field: func(c *Config) any { return &c.HubSpotToken }},
+	{Name: "HUBSPOT_TOKEN_SECRET", Description: "Secret Manager version holding the HubSpot token, projects/P/secrets/S/versions/V (set this or HUBSPOT_TOKEN).", RequiredBy: NeedHubSpot, field: func(c *Config) any { return &c.HubSpotTokenSecret }},
+	{Name: "HUBSPOT_RATE_PER_10S", Default: "100", Description: "HubSpot general API requests allowed per 10 seconds.", Min: 0, Max: 1000, Note: "0 turns the client-side limit off, for sandboxes", Functions: []string{FetchTickets}, field: func(c *Config) any { return &c.HubSpotRatePer10s }},
+	{Name: "HUBSPOT_SEARCH_RATE_PER_SECOND", Default: "5", Description: "HubSpot search API requests allowed per second.", Min: 0, Max: 100, Note: "0 turns the limit off", Functions: []string{FetchTickets}, field: func(c *Config) any { return &c.HubSpotSearchRatePerSecond }},
+	{Name: "LIVECHAT_API_BASE_URL", Default: "https://api.livechatinc.com", Description: "LiveChat API base URL (http or https).", Functions: []string{FetchChats}, field: func(c *Config) any { return &c.LiveChatBaseURL }},
+	{Name: "LIVECHAT_ACCOUNT_ID", Description: "LiveChat account id (a UUID), the user name of Personal Access Token authentication.", RequiredBy: NeedLiveChat, Functions: []string{FetchChats}, field: func(c *Config) any { return &c.LiveChatAccountID }},
+	{Name: "LIVECHAT_PAT", Description: "LiveChat Personal Access Token (set this or LIVECHAT_PAT_SECRET).", Secret: true, RequiredBy: NeedLiveChat, Alt: "LIVECHAT_PAT_SECRET", Functions: []string{FetchChats}, field: func(c *Config) any { return &c.LiveChatPAT }},
+	{Name: "LIVECHAT_PAT_SECRET", Description: "Secret Manager version holding the LiveChat PAT, projects/P/secrets/S/versions/V (set this or LIVECHAT_PAT).", RequiredBy: NeedLiveChat, field: func(c *Config) any { return &c.LiveChatPATSecret }},
+	{Name: "LIVECHAT_RATE_PER_MINUTE", Default: "180", Description: "LiveChat API requests allowed per minute.", Min: 0, Max: 10000, Note: "0 turns the limit off", Functions: []string{FetchChats}, field: func(c *Config) any { return &c.LiveChatRatePerMinute }},
+	{Name: "LIVECHAT_LOOKBACK_HOURS", Default: "48", Description: "Incremental chats runs re-read threads started this many hours before the cursor, to pick up ratings given later.", Min: 0, Max: 720, Unit: time.Hour, Functions: []string{FetchChats}, field: func(c *Config) any { return &c.LiveChatLookback }},
+	{Name: "SHEETS_API_ENDPOINT", Description: "Optional Sheets API endpoint URL; when set the Sheets client talks to it without Google credentials.", field: func(c *Config) any { return &c.SheetsEndpoint }},
+	{Name: "PUBSUB_EMULATOR_HOST", Description: "host:port of the Pub/Sub emulator (standard variable; unset in the cloud).", field: func(c *Config) any { return &c.PubSubEmulatorHost }},
+	{Name: "FIRESTORE_EMULATOR_HOST", Description: "host:port of the Firestore emulator (standard variable; unset in the cloud).", field: func(c *Config) any { return &c.FirestoreEmulatorHost }},
+	{Name: "TOPIC_SYNC_TICKETS", Default: "sync-tickets", Description: "Pub/Sub topic id of tickets sync requests.", Functions: []string{FetchTickets}, field: func(c *Config) any { return &c.TopicSyncTickets }},
+	{Name: "TOPIC_SYNC_CHATS", Default: "sync-chats", Description: "Pub/Sub topic id of chats sync requests.", Functions: []string{FetchChats}, field: func(c *Config) any { return &c.TopicSyncChats }},
+	{Name: "TOPIC_RAW_BATCHES", Default: "raw-batches", Description: "Pub/Sub topic id of raw batches (fetch to process).", Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.TopicRawBatches }},
+	{Name: "TOPIC_RUNS_COMPLETED", Default: "runs-completed", Description: "Pub/Sub topic id of completed runs (process to publish).", Functions: []string{Process}, field: func(c *Config) any { return &c.TopicRunsCompleted }},
+	{Name: "TOPIC_DEAD_LETTER", Default: "dead-letter", Description: "Pub/Sub topic id where batches that keep failing go.", field: func(c *Config) any { return &c.TopicDeadLetter }},
+	{Name: "LOOKBACK_MINUTES", Default: "15", Description: "Incremental runs re-read this many minutes before the cursor.", Min: 0, Max: 1440, Unit: time.Minute, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.Lookback }},
+	{Name: "FETCH_BUDGET_SECONDS", Default: "420", Description: "Seconds one fetch invocation works before it checkpoints and continues.", Min: 10, Max: 3600, Note: "below the function timeout", Unit: time.Second, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.FetchBudget }},
+	{Name: "BATCH_RECORDS", Default: "5000", Description: "Most records in one raw batch.", Min: 1, Max: 100000, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.BatchRecords }},
+	{Name: "LEASE_MINUTES", Default: "30", Description: "Minutes a run's lease lasts.", Min: 1, Max: 1440, Note: "longer than FETCH_BUDGET_SECONDS", Unit: time.Minute, Functions: []string{FetchTickets, FetchChats, Process}, field: func(c *Config) any { return &c.LeaseTTL }},
+	{Name: "LOG_LEVEL", Default: "info", Description: "Log level: debug, info, warn or error.", Functions: []string{FetchTickets, FetchChats, Process, Publish, WidgetAPI}, field: func(c *Config) any { return &c.LogLevel }},
+	{Name: "WIDGETAPI_ADMIN_KEY", Description: "widgetapi admin key (at least 32 characters): Authorization: Bearer <key> reads every widget and the status and mints embed tokens.", Secret: true, RequiredBy: NeedWidgets, Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.WidgetAdminKey }},
+	{Name: "WIDGETAPI_SIGNING_KEYS", Description: "Embed-token signing keys, id:secret[,id:secret...] (secrets of at least 32 characters); the first signs new tokens, every one verifies (rotation).", Secret: true, RequiredBy: NeedWidgets, Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.WidgetSigningKeys }},
+	{Name: "WIDGETAPI_ALLOWED_ORIGINS", Description: "Browser origins allowed to call widgetapi (CORS), comma-separated, e.g. https://app.hubspot.com; empty allows none.", Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.WidgetOrigins }},
+	{Name: "WIDGETAPI_FRAME_ANCESTORS", Description: "Origins allowed to frame the widget pages (CSP frame-ancestors, besides the widget host itself), comma-separated; empty means HubSpot's app hosts https://app.hubspot.com,https://app-eu1.hubspot.com.", Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.WidgetFrameAncestors }},
+	{Name: "WIDGETAPI_REFRESH_SECONDS", Default: "5", Description: "How often widgetapi checks whether a new widget dataset was published, in seconds.", Min: 1, Max: 300, Unit: time.Second, Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.WidgetRefresh }},
+	{Name: "WIDGETAPI_STALE_MINUTES", Default: "180", Description: "The status reports a source stale when its cursor is older than this many minutes.", Min: 5, Max: 10080, Unit: time.Minute, Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.WidgetStale }},
+	{Name: "GEMINI_API_KEY", Description: "Gemini API key for /api/v1/ask (or GEMINI_API_KEY_SECRET, or Vertex AI with ASK_VERTEX_LOCATION; none of them turns ask off).", Secret: true, Alt: "GEMINI_API_KEY_SECRET", field: func(c *Config) any { return &c.AskGeminiKey }},
+	{Name: "GEMINI_API_KEY_SECRET", Description: "Secret Manager version holding the Gemini API key, projects/P/secrets/S/versions/V (set this or GEMINI_API_KEY).", field: func(c *Config) any { return &c.AskGeminiKeySecret }},
+	{Name: "ASK_VERTEX_LOCATION", Description: "Vertex AI location of the model (us-central1, global, ...); with GOOGLE_CLOUD_PROJECT and no Gemini key, ask uses Vertex AI with the service account's credentials.", field: func(c *Config) any { return &c.AskVertexLocation }},
+	{Name: "ASK_MODEL", Default: "gemini-2.5-flash", Description: "Model that answers /api/v1/ask.", Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.AskModel }},
+	{Name: "ASK_MODEL_BASE_URL", Description: "Optional base URL of a server speaking the Gemini REST wire format (a local fake or sandbox); empty is Google's endpoint.", field: func(c *Config) any { return &c.AskBaseURL }},
+	{Name: "ASK_DAILY_REQUESTS", Default: "500", Description: "Questions /api/v1/ask accepts per UTC day, across every instance.", Min: 1, Max: 1000000, Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.AskDailyRequests }},
+	{Name: "ASK_DAILY_TOKENS", Default: "2000000", Description: "Model tokens /api/v1/ask may spend per UTC day, across every instance.", Min: 1000, Max: 1000000000, Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.AskDailyTokens }},
+	{Name: "ASK_MAX_STEPS", Default: "6", Description: "Most model calls of one question.", Min: 1, Max: 20, field: func(c *Config) any { return &c.AskMaxSteps }},
+	{Name: "ASK_TIMEOUT_SECONDS", Default: "45", Description: "Most time of one question, in seconds.", Min: 5, Max: 300, Unit: time.Second, field: func(c *Config) any { return &c.AskTimeout }},
 }
 
 // Vars returns every variable Load reads, in a stable order.
@@ -255,7 +332,10 @@ func (l *loader) get(name string) string {
 	return v.Default
 }
 
-func (l *loader) int(name string, lo, hi int) int {
+// int reads a whole number within the variable's range.
+func (l *loader) int(name string) int {
+	v := lookupVar(name)
+	lo, hi := int(v.Min), int(v.Max)
 	s := l.get(name)
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -269,8 +349,28 @@ func (l *loader) int(name string, lo, hi int) int {
 	return n
 }
 
-func (l *loader) minutes(name string, lo, hi int) time.Duration {
-	return time.Duration(l.int(name, lo, hi)) * time.Minute
+// duration reads a whole number within the variable's range, in its unit.
+func (l *loader) duration(name string) time.Duration {
+	return time.Duration(l.int(name)) * lookupVar(name).Unit
+}
+
+// float reads a number within the variable's range.
+func (l *loader) float(name string) float64 {
+	v := lookupVar(name)
+	s := l.get(name)
+	if s == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil:
+		l.bad(name, "%q is not a number", s)
+	case !(f >= v.Min && f <= v.Max):
+		l.bad(name, "%s is out of range (%s)", s, v.rangeText())
+	default:
+		return f
+	}
+	return 0
 }
 
 // url checks an http(s) base URL. The value is not echoed when it carries credentials.
@@ -377,22 +477,12 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	}
 	c.Team = tc
 
-	c.Retention = time.Duration(l.int("RETENTION_DAYS", 1, 3650)) * 24 * time.Hour
+	c.Retention = l.duration("RETENTION_DAYS")
 
 	c.HubSpotBaseURL = l.url("HUBSPOT_API_BASE_URL", true)
 	c.HubSpotToken, c.HubSpotTokenSecret = l.credential("HUBSPOT_TOKEN", "HUBSPOT_TOKEN_SECRET", need&NeedHubSpot != 0, "hubspot")
-	c.HubSpotRatePer10s = l.int("HUBSPOT_RATE_PER_10S", 0, 1000)
-	if s := l.get("HUBSPOT_SEARCH_RATE_PER_SECOND"); s != "" {
-		f, err := strconv.ParseFloat(s, 64)
-		switch {
-		case err != nil:
-			l.bad("HUBSPOT_SEARCH_RATE_PER_SECOND", "%q is not a number", s)
-		case !(f >= 0 && f <= 100):
-			l.bad("HUBSPOT_SEARCH_RATE_PER_SECOND", "%s is out of range (0 to 100; 0 turns the limit off)", s)
-		default:
-			c.HubSpotSearchRatePerSecond = f
-		}
-	}
+	c.HubSpotRatePer10s = l.int("HUBSPOT_RATE_PER_10S")
+	c.HubSpotSearchRatePerSecond = l.float("HUBSPOT_SEARCH_RATE_PER_SECOND")
 
 	c.LiveChatBaseURL = l.url("LIVECHAT_API_BASE_URL", true)
 	c.LiveChatAccountID = l.get("LIVECHAT_ACCOUNT_ID")
@@ -403,8 +493,8 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 		l.bad("LIVECHAT_ACCOUNT_ID", "must not contain ':' or spaces (it is the user name of Basic authentication)")
 	}
 	c.LiveChatPAT, c.LiveChatPATSecret = l.credential("LIVECHAT_PAT", "LIVECHAT_PAT_SECRET", need&NeedLiveChat != 0, "livechat")
-	c.LiveChatRatePerMinute = l.int("LIVECHAT_RATE_PER_MINUTE", 0, 10000)
-	c.LiveChatLookback = time.Duration(l.int("LIVECHAT_LOOKBACK_HOURS", 0, 720)) * time.Hour
+	c.LiveChatRatePerMinute = l.int("LIVECHAT_RATE_PER_MINUTE")
+	c.LiveChatLookback = l.duration("LIVECHAT_LOOKBACK_HOURS")
 
 	c.SheetsEndpoint = l.url("SHEETS_API_ENDPOINT", false)
 	c.PubSubEmulatorHost = l.hostPort("PUBSUB_EMULATOR_HOST")
@@ -432,10 +522,10 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 		seen[*t.dst] = t.name
 	}
 
-	c.Lookback = l.minutes("LOOKBACK_MINUTES", 0, 1440)
-	c.FetchBudget = time.Duration(l.int("FETCH_BUDGET_SECONDS", 10, 3600)) * time.Second
-	c.BatchRecords = l.int("BATCH_RECORDS", 1, 100000)
-	c.LeaseTTL = l.minutes("LEASE_MINUTES", 1, 1440)
+	c.Lookback = l.duration("LOOKBACK_MINUTES")
+	c.FetchBudget = l.duration("FETCH_BUDGET_SECONDS")
+	c.BatchRecords = l.int("BATCH_RECORDS")
+	c.LeaseTTL = l.duration("LEASE_MINUTES")
 	if c.LeaseTTL > 0 && c.FetchBudget > 0 && c.LeaseTTL <= c.FetchBudget {
 		l.bad("LEASE_MINUTES", "%s must be longer than FETCH_BUDGET_SECONDS (%s), or a working run loses its lease", c.LeaseTTL, c.FetchBudget)
 	}
@@ -459,8 +549,8 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	c.WidgetSigningKeys = l.signingKeys("WIDGETAPI_SIGNING_KEYS", need&NeedWidgets != 0)
 	c.WidgetOrigins = l.origins("WIDGETAPI_ALLOWED_ORIGINS")
 	c.WidgetFrameAncestors = l.origins("WIDGETAPI_FRAME_ANCESTORS")
-	c.WidgetRefresh = time.Duration(l.int("WIDGETAPI_REFRESH_SECONDS", 1, 300)) * time.Second
-	c.WidgetStale = l.minutes("WIDGETAPI_STALE_MINUTES", 5, 10080)
+	c.WidgetRefresh = l.duration("WIDGETAPI_REFRESH_SECONDS")
+	c.WidgetStale = l.duration("WIDGETAPI_STALE_MINUTES")
 
 	c.AskGeminiKey, c.AskGeminiKeySecret = l.credential("GEMINI_API_KEY", "GEMINI_API_KEY_SECRET", false, "ask")
 	if c.AskVertexLocation = l.get("ASK_VERTEX_LOCATION"); c.AskVertexLocation != "" && !locationRE.MatchString(c.AskVertexLocation) {
@@ -470,10 +560,10 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 		l.bad("ASK_MODEL", "%q is not a model name such as gemini-2.5-flash", c.AskModel)
 	}
 	c.AskBaseURL = l.url("ASK_MODEL_BASE_URL", false)
-	c.AskDailyRequests = l.int("ASK_DAILY_REQUESTS", 1, 1000000)
-	c.AskDailyTokens = l.int("ASK_DAILY_TOKENS", 1000, 1000000000)
-	c.AskMaxSteps = l.int("ASK_MAX_STEPS", 1, 20)
-	c.AskTimeout = time.Duration(l.int("ASK_TIMEOUT_SECONDS", 5, 300)) * time.Second
+	c.AskDailyRequests = l.int("ASK_DAILY_REQUESTS")
+	c.AskDailyTokens = l.int("ASK_DAILY_TOKENS")
+	c.AskMaxSteps = l.int("ASK_MAX_STEPS")
+	c.AskTimeout = l.duration("ASK_TIMEOUT_SECONDS")
 
 	if err := errors.Join(l.errs...); err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -491,56 +581,11 @@ func (c Config) String() string {
 	if c.Team != nil {
 		teamDesc += fmt.Sprintf(" [%s, %d members]", c.Team.Timezone, len(c.Team.Members))
 	}
-	vals := map[string]string{
-		"GOOGLE_CLOUD_PROJECT":           c.Project,
-		"SPREADSHEET_ID":                 c.SpreadsheetID,
-		"TEAM_CONFIG":                    teamDesc,
-		"RETENTION_DAYS":                 strconv.Itoa(int(c.Retention / (24 * time.Hour))),
-		"HUBSPOT_API_BASE_URL":           c.HubSpotBaseURL,
-		"HUBSPOT_TOKEN":                  c.HubSpotToken.String(),
-		"HUBSPOT_TOKEN_SECRET":           c.HubSpotTokenSecret,
-		"HUBSPOT_RATE_PER_10S":           strconv.Itoa(c.HubSpotRatePer10s),
-		"HUBSPOT_SEARCH_RATE_PER_SECOND": strconv.FormatFloat(c.HubSpotSearchRatePerSecond, 'g', -1, 64),
-		"LIVECHAT_API_BASE_URL":          c.LiveChatBaseURL,
-		"LIVECHAT_ACCOUNT_ID":            c.LiveChatAccountID,
-		"LIVECHAT_PAT":                   c.LiveChatPAT.String(),
-		"LIVECHAT_PAT_SECRET":            c.LiveChatPATSecret,
-		"LIVECHAT_RATE_PER_MINUTE":       strconv.Itoa(c.LiveChatRatePerMinute),
-		"LIVECHAT_LOOKBACK_HOURS":        strconv.Itoa(int(c.LiveChatLookback / time.Hour)),
-		"SHEETS_API_ENDPOINT":            c.SheetsEndpoint,
-		"PUBSUB_EMULATOR_HOST":           c.PubSubEmulatorHost,
-		"FIRESTORE_EMULATOR_HOST":        c.FirestoreEmulatorHost,
-		"TOPIC_SYNC_TICKETS":             c.TopicSyncTickets,
-		"TOPIC_SYNC_CHATS":               c.TopicSyncChats,
-		"TOPIC_RAW_BATCHES":              c.TopicRawBatches,
-		"TOPIC_RUNS_COMPLETED":           c.TopicRunsCompleted,
-		"TOPIC_DEAD_LETTER":              c.TopicDeadLetter,
-		"LOOKBACK_MINUTES":               strconv.Itoa(int(c.Lookback / time.Minute)),
-		"FETCH_BUDGET_SECONDS":           strconv.Itoa(int(c.FetchBudget / time.Second)),
-		"BATCH_RECORDS":                  strconv.Itoa(c.BatchRecords),
-		"LEASE_MINUTES":                  strconv.Itoa(int(c.LeaseTTL / time.Minute)),
-		"LOG_LEVEL":                      c.LogLevel,
-		"WIDGETAPI_ADMIN_KEY":            c.WidgetAdminKey.String(),
-		"WIDGETAPI_SIGNING_KEYS":         signingKeysString(c.WidgetSigningKeys),
-		"WIDGETAPI_ALLOWED_ORIGINS":      strings.Join(c.WidgetOrigins, ","),
-		"WIDGETAPI_FRAME_ANCESTORS":      strings.Join(c.WidgetFrameAncestors, ","),
-		"WIDGETAPI_REFRESH_SECONDS":      strconv.Itoa(int(c.WidgetRefresh / time.Second)),
-		"WIDGETAPI_STALE_MINUTES":        strconv.Itoa(int(c.WidgetStale / time.Minute)),
-		"GEMINI_API_KEY":                 c.AskGeminiKey.String(),
-		"GEMINI_API_KEY_SECRET":          c.AskGeminiKeySecret,
-		"ASK_VERTEX_LOCATION":            c.AskVertexLocation,
-		"ASK_MODEL":                      c.AskModel,
-		"ASK_MODEL_BASE_URL":             c.AskBaseURL,
-		"ASK_DAILY_REQUESTS":             strconv.Itoa(c.AskDailyRequests),
-		"ASK_DAILY_TOKENS":               strconv.Itoa(c.AskDailyTokens),
-		"ASK_MAX_STEPS":                  strconv.Itoa(c.AskMaxSteps),
-		"ASK_TIMEOUT_SECONDS":            strconv.Itoa(int(c.AskTimeout / time.Second)),
-	}
 	var b strings.Builder
 	for _, v := range vars {
-		val, ok := vals[v.Name]
-		if !ok {
-			panic("config: String does not render " + v.Name)
+		val := teamDesc
+		if v.field != nil {
+			val = v.show(&c)
 		}
 		if v.Secret && val != "" {
 			val = secrets.Redacted
@@ -548,6 +593,28 @@ func (c Config) String() string {
 		fmt.Fprintf(&b, "%s=%s\n", v.Name, val)
 	}
 	return b.String()
+}
+
+// show renders the variable's value in c as it would be set (a duration in the variable's
+// unit). Secret values are redacted by String.
+func (v Var) show(c *Config) string {
+	switch p := v.field(c).(type) {
+	case *string:
+		return *p
+	case *secrets.Secret:
+		return p.String()
+	case *int:
+		return strconv.Itoa(*p)
+	case *float64:
+		return strconv.FormatFloat(*p, 'g', -1, 64)
+	case *time.Duration:
+		return strconv.Itoa(int(*p / v.Unit))
+	case *[]string:
+		return strings.Join(*p, ",")
+	case *[]SigningKey:
+		return signingKeysString(*p)
+	}
+	panic("config: " + v.Name + " has a field of an unknown type")
 }
 
 var (

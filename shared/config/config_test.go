@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -424,5 +425,86 @@ func TestNeedString(t *testing.T) {
 		if got := tt.n.String(); got != tt.want {
 			t.Errorf("Need(%d).String() = %q, want %q", tt.n, got, tt.want)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the README's configuration table")
+
+// TestREADMETable: the README's configuration table is the one Table renders from the spec
+// (-update rewrites it).
+func TestREADMETable(t *testing.T) {
+	const path = "../../README.md"
+	const begin, end = "<!-- config table: generated from shared/config (go test ./shared/config -run TestREADMETable -update) -->\n", "<!-- end config table -->"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(data)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		t.Fatalf("%s has no generated configuration table (markers %q ... %q)", path, begin, end)
+	}
+	got, want := s[i+len(begin):j], Table()
+	if got == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(s[:i+len(begin)]+want+s[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("the README's configuration table is stale; run go test ./shared/config -run TestREADMETable -update\n%s",
+		cmp.Diff(got, want))
+}
+
+// TestSpec: every variable renders from a Config field (TEAM_CONFIG apart), a ranged default
+// is inside its range, a unit is only on a ranged whole number, a pair's partner exists and
+// is a Secret Manager name, and the functions named are the deployed ones.
+func TestSpec(t *testing.T) {
+	c, err := Load(env(nil), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Vars() {
+		if v.field == nil && v.Name != "TEAM_CONFIG" {
+			t.Errorf("%s: no Config field", v.Name)
+		}
+		if v.field != nil && v.Default != "" && v.show(c) != v.Default && v.Name != "HUBSPOT_API_BASE_URL" && v.Name != "LIVECHAT_API_BASE_URL" {
+			t.Errorf("%s: the default %q loads and prints as %q", v.Name, v.Default, v.show(c))
+		}
+		if v.Ranged() {
+			var f float64
+			if _, err := fmt.Sscan(v.Default, &f); err != nil || f < v.Min || f > v.Max {
+				t.Errorf("%s: default %q outside %s", v.Name, v.Default, v.rangeText())
+			}
+			if !strings.Contains(v.Doc(), "("+v.rangeText()+").") {
+				t.Errorf("%s: Doc %q does not give the range", v.Name, v.Doc())
+			}
+		} else if v.Unit != 0 {
+			t.Errorf("%s: a unit without a range", v.Name)
+		}
+		if v.Alt != "" && (lookupVar(v.Alt).Name != v.Alt || !strings.HasSuffix(v.Alt, "_SECRET")) {
+			t.Errorf("%s: pair %q", v.Name, v.Alt)
+		}
+		for _, fn := range v.Functions {
+			if !slices.Contains(Functions(), fn) {
+				t.Errorf("%s: unknown function %q", v.Name, fn)
+			}
+		}
+	}
+	for fn, want := range map[string][]string{
+		FetchTickets: {"GOOGLE_CLOUD_PROJECT", "HUBSPOT_TOKEN|HUBSPOT_TOKEN_SECRET", "TOPIC_SYNC_TICKETS", "FETCH_BUDGET_SECONDS"},
+		Process:      {"SPREADSHEET_ID", "TOPIC_RUNS_COMPLETED", "LEASE_MINUTES"},
+		WidgetAPI:    {"WIDGETAPI_ADMIN_KEY", "ASK_DAILY_TOKENS"},
+	} {
+		for _, w := range want {
+			if !slices.Contains(Env(fn), w) {
+				t.Errorf("Env(%s) = %v, lacks %s", fn, Env(fn), w)
+			}
+		}
+	}
+	if slices.Contains(Env(Publish), "HUBSPOT_TOKEN|HUBSPOT_TOKEN_SECRET") {
+		t.Error("publish reads the HubSpot token")
 	}
 }

@@ -8,17 +8,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
+	"supportsync.dev/shared/httpcall"
 )
 
 // DefaultBaseURL is HubSpot's API host.
@@ -67,17 +65,11 @@ type Option func(*Client) error
 // "http://localhost:8080/hubspot/crm/v3/objects/tickets/search".
 func WithBaseURL(base string) Option {
 	return func(c *Client) error {
-		u, err := url.Parse(base)
+		u, err := httpcall.BaseURL(base)
 		if err != nil {
-			return fmt.Errorf("base URL: %w", err)
+			return err
 		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("base URL %q: want http(s)://host[/prefix]", u.Redacted())
-		}
-		if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return fmt.Errorf("base URL %q: no query, fragment or user info allowed", u.Redacted())
-		}
-		c.base = strings.TrimRight(u.String(), "/")
+		c.base = u.String()
 		return nil
 	}
 }
@@ -191,12 +183,6 @@ type request struct {
 	search bool // paced by the search limiter instead of the general one
 }
 
-// retryable marks an attempt's error as worth another attempt after wait (0: backoff).
-type retryable struct {
-	err  error
-	wait time.Duration
-}
-
 // do sends r with pacing and retries and decodes a 2xx JSON body into out.
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	var reqBody []byte
@@ -211,62 +197,43 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()
 	}
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = c.backoffInitial
-	bo.MaxInterval = c.backoffMax
-	bo.Reset()
-
-	var lastErr error
-	for attempt := 1; ; attempt++ {
-		p := c.general
-		if r.search {
-			p = c.search
-		}
+	p := c.general
+	if r.search {
+		p = c.search
+	}
+	loop := httpcall.Loop{
+		MaxAttempts: c.maxAttempts,
+		Backoff:     httpcall.Backoff{Initial: c.backoffInitial, Max: c.backoffMax},
+		OnRetry: func(ctx context.Context, attempt int, wait time.Duration, err error) {
+			c.log.LogAttrs(ctx, slog.LevelWarn, "hubspot: retrying",
+				slog.String("method", r.method), slog.String("path", r.path),
+				slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
+		},
+	}
+	var last error // the last attempt's error, already naming the call
+	err := loop.Do(ctx, func(ctx context.Context, _ int) (httpcall.Verdict, error) {
 		if err := p.wait(ctx); err != nil {
-			return c.ctxError(r, err, lastErr)
+			return httpcall.Stop, err
 		}
-		retry, err := c.attempt(ctx, r, u, reqBody, out)
-		if err == nil {
-			return nil
-		}
-		if retry == nil {
-			return err
-		}
-		lastErr = err
-		if attempt >= c.maxAttempts {
-			return fmt.Errorf("hubspot: %s %s: giving up after %d attempts: %w", r.method, r.path, attempt, err)
-		}
-		wait := retry.wait
-		if wait <= 0 {
-			wait = bo.NextBackOff()
-		}
-		c.log.LogAttrs(ctx, slog.LevelWarn, "hubspot: retrying",
-			slog.String("method", r.method), slog.String("path", r.path),
-			slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
-		if err := sleep(ctx, wait); err != nil {
-			return c.ctxError(r, err, lastErr)
-		}
+		v, err := c.attempt(ctx, r, u, reqBody, out)
+		last = err
+		return v, err
+	})
+	if err == nil || err == last {
+		return err
 	}
+	return fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, err)
 }
 
-// ctxError wraps a context error (or the deadline that a wait would pass) with the last
-// attempt's error, so errors.Is(err, context.DeadlineExceeded) and errors.As both work.
-func (c *Client) ctxError(r request, ctxErr, lastErr error) error {
-	if lastErr != nil {
-		return fmt.Errorf("hubspot: %s %s: %w (last error: %w)", r.method, r.path, ctxErr, lastErr)
-	}
-	return fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, ctxErr)
-}
-
-// attempt sends one HTTP request. A non-nil retryable means the error is transient.
-func (c *Client) attempt(ctx context.Context, r request, u string, reqBody []byte, out any) (*retryable, error) {
+// attempt sends one HTTP request; its verdict says whether the error is worth resending.
+func (c *Client) attempt(ctx context.Context, r request, u string, reqBody []byte, out any) (httpcall.Verdict, error) {
 	var body io.Reader
 	if reqBody != nil {
 		body = bytes.NewReader(reqBody)
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, err)
+		return httpcall.Stop, fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "supportsync-hubspot/1")
@@ -280,45 +247,38 @@ func (c *Client) attempt(ctx context.Context, r request, u string, reqBody []byt
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, ctx.Err())
+			return httpcall.Stop, fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, ctx.Err())
 		}
-		err = fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, scrubURLError(err))
-		if transientNetError(err) {
-			return &retryable{err: err}, err
-		}
-		return nil, err
+		return httpcall.Verdict{Retry: httpcall.Transient(err)}, fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, httpcall.Redact(err))
 	}
 	buf := c.bufs.Get().(*bytes.Buffer)
-	buf.Reset()
 	defer func() {
 		if buf.Cap() <= 4<<20 {
 			c.bufs.Put(buf)
 		}
 	}()
-	_, rerr := buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
+	rerr := httpcall.ReadBody(buf, resp.Body, maxBody)
 	resp.Body.Close()
-	if rerr != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, ctx.Err())
-		}
-		err := fmt.Errorf("hubspot: %s %s: reading body: %w", r.method, r.path, scrubURLError(rerr))
-		return &retryable{err: err}, err
-	}
-	if buf.Len() > maxBody {
-		return nil, fmt.Errorf("hubspot: %s %s: response body over %d bytes", r.method, r.path, maxBody)
+	switch {
+	case errors.Is(rerr, httpcall.ErrBodyTooLarge):
+		return httpcall.Stop, fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, rerr)
+	case rerr != nil && ctx.Err() != nil:
+		return httpcall.Stop, fmt.Errorf("hubspot: %s %s: %w", r.method, r.path, ctx.Err())
+	case rerr != nil:
+		return httpcall.Resend, fmt.Errorf("hubspot: %s %s: reading body: %w", r.method, r.path, httpcall.Redact(rerr))
 	}
 	data := buf.Bytes()
 
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
 		if out == nil {
-			return nil, nil
+			return httpcall.Stop, nil
 		}
 		if err := json.Unmarshal(data, out); err != nil {
 			err = fmt.Errorf("hubspot: %s %s: HTTP %d with a bad JSON body (%d bytes): %w", r.method, r.path, s, len(data), err)
-			return &retryable{err: err}, err
+			return httpcall.Resend, err
 		}
-		return nil, nil
+		return httpcall.Stop, nil
 	case s == http.StatusTooManyRequests:
 		apiErr, eb := newAPIError(r.method, r.path, s, data, c.token)
 		policy, wait := c.rateLimitWait(resp.Header, eb, r.search)
@@ -326,18 +286,18 @@ func (c *Client) attempt(ctx context.Context, r request, u string, reqBody []byt
 		if policy == "DAILY" {
 			c.log.LogAttrs(ctx, slog.LevelError, "hubspot: daily limit reached",
 				slog.String("path", r.path), slog.String("correlationId", apiErr.CorrelationID))
-			return nil, rl
+			return httpcall.Stop, rl
 		}
 		if !r.search && policy != "SECONDLY" {
 			c.general.hold(wait)
 		}
-		return &retryable{err: rl, wait: wait}, rl
+		return httpcall.Verdict{Retry: true, Wait: wait}, rl
 	case s >= 500 && s != http.StatusNotImplemented:
 		apiErr, _ := newAPIError(r.method, r.path, s, data, c.token)
-		return &retryable{err: apiErr}, apiErr
+		return httpcall.Resend, apiErr
 	default:
 		apiErr, _ := newAPIError(r.method, r.path, s, data, c.token)
-		return nil, apiErr
+		return httpcall.Stop, apiErr
 	}
 }
 
@@ -379,51 +339,4 @@ func (c *Client) rateLimitWait(h http.Header, eb errorBody, search bool) (string
 		}
 	}
 	return policy, c.window
-}
-
-// scrubURLError drops the URL from a *url.Error (it carries the query, never the token,
-// but the path is already in the message).
-func scrubURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// transientNetError reports whether a transport error is worth another attempt.
-func transientNetError(err error) bool {
-	var ne net.Error
-	switch {
-	case errors.As(err, &ne):
-		return true
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
-		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
-		errors.Is(err, syscall.EPIPE):
-		return true
-	}
-	var oe *net.OpError
-	return errors.As(err, &oe)
-}
-
-// sleep waits d, returning early with an error when ctx ends first. A wait that would pass
-// the context's deadline is not started: it returns context.DeadlineExceeded at once.
-func sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d <= 0 {
-		return nil
-	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		return fmt.Errorf("waiting %s would pass the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

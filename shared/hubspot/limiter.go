@@ -6,6 +6,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"supportsync.dev/shared/httpcall"
 )
 
 // paceSlack stretches the window a little beyond the exact limit (3%, and at least
@@ -108,5 +110,5 @@ func (p *pacer) wait(ctx context.Context) error {
 		return nil
 	}
 	// A cancelled wait keeps its booking: the pacer stays on the safe side.
-	return sleep(ctx, d)
+	return httpcall.Sleep(ctx, d)
 }

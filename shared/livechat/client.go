@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,8 +15,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/time/rate"
+
+	"supportsync.dev/shared/httpcall"
 )
 
 // DefaultBaseURL is the LiveChat API host.
@@ -32,6 +32,9 @@ const (
 	DefaultMaxAttempts   = 6
 	DefaultTimeout       = 30 * time.Second
 )
+
+// maxBody caps a success body; a page of 100 archived chats is a few MB at most.
+const maxBody = 32 << 20
 
 // maxErrorBody caps how much of a failed response is kept in an APIError.
 const maxErrorBody = 512
@@ -63,14 +66,10 @@ type Option func(*Client) error
 // "http://host/prefix" sends requests to http://host/prefix/v3.5/….
 func WithBaseURL(raw string) Option {
 	return func(c *Client) error {
-		u, err := url.Parse(strings.TrimSpace(raw))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("livechat: base URL %q is not an http(s) URL", redactURL(raw))
+		u, err := httpcall.BaseURL(raw)
+		if err != nil {
+			return fmt.Errorf("livechat: %w", err)
 		}
-		u.User = nil
-		u.RawQuery, u.Fragment = "", ""
-		u.Path = strings.TrimRight(u.Path, "/")
-		u.RawPath = ""
 		c.base = u
 		return nil
 	}
@@ -250,81 +249,50 @@ func (c *Client) call(ctx context.Context, api, action string, body, out any) er
 	u := *c.base
 	u.Path = c.base.Path + "/v" + APIVersion + "/" + api + "/action/" + action
 
-	bo := &backoff.ExponentialBackOff{
-		InitialInterval:     c.minWait,
-		RandomizationFactor: 0.5,
-		Multiplier:          2,
-		MaxInterval:         c.maxWait,
+	loop := httpcall.Loop{
+		MaxAttempts: c.maxAttempts,
+		Backoff:     httpcall.Backoff{Initial: c.minWait, Max: c.maxWait},
+		OnRetry: func(ctx context.Context, attempt int, wait time.Duration, err error) {
+			c.logger.LogAttrs(ctx, slog.LevelWarn, "livechat: retrying",
+				slog.String("action", name), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
+		},
 	}
-	bo.Reset()
-	misdirected := false
-	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	var last error // the last attempt's error, already naming the call
+	err = loop.Do(ctx, func(ctx context.Context, _ int) (httpcall.Verdict, error) {
 		if c.limiter != nil {
 			if err := c.limiter.Wait(ctx); err != nil {
 				if ctxErr := ctx.Err(); ctxErr != nil {
-					return ctxErr
+					return httpcall.Stop, ctxErr
 				}
 				// The wait would outlive the deadline.
-				return fmt.Errorf("livechat: %s: rate limit wait exceeds the deadline: %w", name, context.DeadlineExceeded)
+				return httpcall.Stop, fmt.Errorf("livechat: %s: rate limit wait exceeds the deadline: %w", name, context.DeadlineExceeded)
 			}
 		}
 		err := c.once(ctx, name, u.String(), payload, out)
-		if err == nil {
-			return nil
-		}
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
 		var apiErr *APIError
-		if errors.As(err, &apiErr) && apiErr.Type == "misdirected_request" && apiErr.Region != "" && !misdirected {
-			misdirected = true
+		if errors.As(err, &apiErr) && apiErr.Type == "misdirected_request" && apiErr.Region != "" {
 			c.region.Store(apiErr.Region)
 			c.logger.LogAttrs(ctx, slog.LevelInfo, "livechat: switching region", slog.String("action", name), slog.String("region", apiErr.Region))
-			continue
+			return httpcall.Verdict{Retry: true, Free: true}, err
 		}
-		if !retryable(err) || attempt >= c.maxAttempts {
-			return err
-		}
-		wait := bo.NextBackOff()
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return err
-		}
-		c.logger.LogAttrs(ctx, slog.LevelWarn, "livechat: retrying",
-			slog.String("action", name), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+		last = err
+		return httpcall.Verdict{Retry: retryable(err)}, err
+	})
+	if err == nil || err == last {
+		return err
 	}
+	return fmt.Errorf("livechat: %s: %w", name, err)
 }
 
+// retryable reports whether a failed attempt may be resent: a temporary API error, a 200
+// with a bad body, or a transport failure.
 func retryable(err error) bool {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.Temporary()
 	}
 	var de *DecodeError
-	if errors.As(err, &de) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return true
-	}
-	// Connection resets, EOF before the response, refused connections of a restarting server.
-	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
-		isConnError(err)
-}
-
-func isConnError(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op)
+	return errors.As(err, &de) || httpcall.Transient(err)
 }
 
 // once sends one request.
@@ -345,7 +313,7 @@ func (c *Client) once(ctx context.Context, name, u string, payload []byte, out a
 	c.requests.Add(1)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("livechat: %s: %w", name, scrub(err))
+		return fmt.Errorf("livechat: %s: %w", name, httpcall.Redact(err))
 	}
 	defer resp.Body.Close()
 	c.logLifecycle(ctx, resp.Header)
@@ -354,36 +322,20 @@ func (c *Client) once(ctx context.Context, name, u string, payload []byte, out a
 		return newAPIError(name, resp.StatusCode, data)
 	}
 	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
 		return nil
 	}
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("livechat: %s: read response: %w", name, scrub(err))
+	var buf bytes.Buffer
+	if err := httpcall.ReadBody(&buf, resp.Body, maxBody); err != nil {
+		if errors.Is(err, httpcall.ErrBodyTooLarge) {
+			return fmt.Errorf("livechat: %s: %w", name, err)
+		}
+		return fmt.Errorf("livechat: %s: read response: %w", name, httpcall.Redact(err))
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
 		return &DecodeError{Action: name, Err: err}
 	}
 	return nil
-}
-
-// scrub drops the URL from a transport error (it carries no credentials, but a base URL could
-// have been given with user info) and keeps the cause.
-func scrub(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable)"
-	}
-	u.User = nil
-	return u.String()
 }
 
 func newAPIError(name string, status int, body []byte) *APIError {

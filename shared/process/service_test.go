@@ -12,6 +12,8 @@ import (
 	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/emulator/emulatortest"
 	"supportsync.dev/shared/hubspot"
+	"supportsync.dev/shared/normalize/chats"
+	"supportsync.dev/shared/normalize/tickets"
 	"supportsync.dev/shared/runlife"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/sheets/sheetsfake"
@@ -23,6 +25,14 @@ import (
 func TestMain(m *testing.M) { emulatortest.Main(m) }
 
 const sheetID = "sheet-process"
+
+// testNormalizers are the real normalizers, as the wiring (app.Normalizers) injects them.
+func testNormalizers() map[batch.Source]Normalizer {
+	return map[batch.Source]Normalizer{
+		batch.Tickets: {Schema: table.Tickets, Normalize: tickets.NormalizeJSON},
+		batch.Chats:   {Schema: table.Chats, Normalize: chats.NormalizeJSON},
+	}
+}
 
 // newService returns a process Service on the Firestore emulator and a fake Sheets server.
 func newService(t *testing.T) (*Service, *sheetsfake.Server) {
@@ -37,7 +47,7 @@ func newService(t *testing.T) (*Service, *sheetsfake.Server) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return &Service{
 		Store: state.New(emulatortest.FirestoreClient(t)), Sink: sheets.New(svc, sheetID, tc.Location, sheets.WithLogger(log)),
-		Team: tc, Sources: Normalizers(), Retention: 365 * 24 * time.Hour, LeaseTTL: 10 * time.Minute, Log: log,
+		Team: tc, Sources: testNormalizers(), Retention: 365 * 24 * time.Hour, LeaseTTL: 10 * time.Minute, Log: log,
 	}, srv
 }
 

@@ -9,9 +9,9 @@
 // at a time, in pages (scan.go).
 //
 // A Sink assumes it is the only program writing its spreadsheet's contract columns: the process
-// runs single-instance (one run per source at a time), and inside the process the Sink
-// serializes the calls on each tab with a mutex; calls on different tabs may run concurrently,
-// except their positional writes (Upsert, Prune), which share the scratch tab.
+// function runs as one instance (which may serve several invocations at once), and inside it
+// the Sink serializes the calls on each tab with a mutex; calls on different tabs may run
+// concurrently, except their positional writes (Upsert, Prune), which share the scratch tab.
 package sheets
 
 import (
@@ -19,10 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +29,7 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/api/sheets/v4"
+	"supportsync.dev/shared/httpcall"
 	"supportsync.dev/shared/table"
 )
 
@@ -250,53 +248,34 @@ func (k *Sink) call(ctx context.Context, write bool, what string, f func() error
 // callRetrying is call with the retry decision given: an append that is not idempotent
 // retries only answers that say nothing was applied (see unapplied).
 func (k *Sink) callRetrying(ctx context.Context, write bool, what string, retryable func(error) bool, f func() error) error {
-	for attempt := 0; ; attempt++ {
+	loop := httpcall.Loop{
+		MaxAttempts: k.maxAttempts,
+		OnRetry: func(ctx context.Context, attempt int, wait time.Duration, err error) {
+			k.log.WarnContext(ctx, "sheets: retrying", "call", what, "attempt", attempt, "wait", wait, "error", err)
+		},
+	}
+	err := loop.Do(ctx, func(ctx context.Context, n int) (httpcall.Verdict, error) {
 		if write {
 			k.writes.Add(1)
 		} else {
 			k.reads.Add(1)
 		}
 		err := f()
-		if err == nil {
-			return nil
+		if err == nil || !retryable(err) {
+			return httpcall.Stop, err
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", what, ctx.Err())
-		}
-		if !retryable(err) {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if attempt+1 >= k.maxAttempts {
-			return fmt.Errorf("%s: giving up after %d attempts: %w", what, attempt+1, err)
-		}
-		d := k.wait(attempt, err)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-			return fmt.Errorf("%s: not retrying, the %v backoff would pass the deadline: %w", what, d.Round(time.Millisecond), err)
-		}
-		k.log.WarnContext(ctx, "sheets: retrying", "call", what, "attempt", attempt+1, "wait", d, "error", err)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: %w (after %v)", what, ctx.Err(), err)
-		case <-t.C:
-		}
+		return httpcall.Verdict{Retry: true, Wait: k.wait(n-1, err)}, err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
+	return nil
 }
 
-// wait is the backoff before retry n: initial·2^n plus jitter, capped, or the server's
-// Retry-After when it asks for longer.
+// wait is the backoff before retry n (httpcall.Backoff), or the server's Retry-After when it
+// asks for longer (up to the maximum backoff).
 func (k *Sink) wait(n int, err error) time.Duration {
-	d := k.maxBackoff
-	if n < 30 {
-		if e := k.initialBackoff << n; e > 0 && e < d {
-			d = e
-		}
-	}
-	d += rand.N(k.initialBackoff)
-	if d > k.maxBackoff {
-		d = k.maxBackoff
-	}
+	d := httpcall.Backoff{Initial: k.initialBackoff, Max: k.maxBackoff}.Wait(n)
 	var ge *googleapi.Error
 	if errors.As(err, &ge) && ge.Header != nil {
 		if s, perr := strconv.Atoi(ge.Header.Get("Retry-After")); perr == nil {
@@ -323,7 +302,5 @@ func retryable(err error) bool {
 	if errors.As(err, &ge) {
 		return ge.Code == http.StatusTooManyRequests || ge.Code >= 500
 	}
-	var ue *url.Error
-	var ne net.Error
-	return errors.As(err, &ue) || errors.As(err, &ne)
+	return httpcall.Transient(err)
 }

@@ -20,27 +20,22 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"supportsync.dev/shared/config"
 )
 
 // The contract between the code and the deployment. Adding a function (publish, widgetapi)
 // means adding it here too.
 var (
-	// wantEnv lists the environment each function reads; "A|B" means either.
-	wantEnv = map[string][]string{
-		"fetchtickets": {"GOOGLE_CLOUD_PROJECT", "TEAM_CONFIG", "RETENTION_DAYS", "HUBSPOT_API_BASE_URL",
-			"HUBSPOT_TOKEN|HUBSPOT_TOKEN_SECRET", "HUBSPOT_RATE_PER_10S", "HUBSPOT_SEARCH_RATE_PER_SECOND",
-			"TOPIC_SYNC_TICKETS", "TOPIC_RAW_BATCHES", "LOOKBACK_MINUTES", "FETCH_BUDGET_SECONDS",
-			"BATCH_RECORDS", "LEASE_MINUTES", "LOG_LEVEL"},
-		"fetchchats": {"GOOGLE_CLOUD_PROJECT", "TEAM_CONFIG", "RETENTION_DAYS", "LIVECHAT_API_BASE_URL",
-			"LIVECHAT_ACCOUNT_ID", "LIVECHAT_PAT|LIVECHAT_PAT_SECRET", "LIVECHAT_RATE_PER_MINUTE",
-			"LIVECHAT_LOOKBACK_HOURS", "TOPIC_SYNC_CHATS", "TOPIC_RAW_BATCHES", "LOOKBACK_MINUTES", "FETCH_BUDGET_SECONDS",
-			"BATCH_RECORDS", "LEASE_MINUTES", "LOG_LEVEL"},
-		"process": {"GOOGLE_CLOUD_PROJECT", "SPREADSHEET_ID", "TEAM_CONFIG", "RETENTION_DAYS",
-			"TOPIC_RUNS_COMPLETED", "LEASE_MINUTES", "LOG_LEVEL"},
-		"publish": {"GOOGLE_CLOUD_PROJECT", "SPREADSHEET_ID", "TEAM_CONFIG", "LOG_LEVEL"},
-		"widgetapi": {"GOOGLE_CLOUD_PROJECT", "WIDGETAPI_ADMIN_KEY", "WIDGETAPI_SIGNING_KEYS", "WIDGETAPI_ALLOWED_ORIGINS",
-			"WIDGETAPI_FRAME_ANCESTORS", "WIDGETAPI_REFRESH_SECONDS", "WIDGETAPI_STALE_MINUTES", "LOG_LEVEL", "ASK_MODEL", "ASK_DAILY_REQUESTS", "ASK_DAILY_TOKENS"},
-	}
+	// wantEnv lists the environment each function reads, from the configuration spec
+	// (config.Env); "A|B" means either.
+	wantEnv = func() map[string][]string {
+		m := map[string][]string{}
+		for _, fn := range config.Functions() {
+			m[fn] = config.Env(fn)
+		}
+		return m
+	}()
 	// topicEnv maps each TOPIC_* variable to the topic name the code uses by default.
 	topicEnv = map[string]string{
 		"TOPIC_SYNC_TICKETS":   "sync-tickets",

@@ -140,7 +140,7 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 	if env["SHEETS_API_ENDPOINT"] == "" && env["SPREADSHEET_ID"] == "" {
 		env["SPREADSHEET_ID"] = "local"
 		dir := filepath.Join(opts.DataDir, "sheets")
-		f, err := sheetsfake.Open(dir, sheetsfake.AutoCreate())
+		f, err := sheetsfake.Open(dir, sheetsfake.AutoCreate(), sheetsfake.WithExport("xlsx", writeXLSX))
 		if err != nil {
 			return nil, fmt.Errorf("local sheet: %w", err)
 		}

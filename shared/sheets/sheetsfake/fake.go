@@ -14,7 +14,8 @@
 // DeleteRows, InsertColumns — stopped by protected ranges unless done as the Owner), inject
 // 429 / 5xx faults, including a request applied and then answered 500 (FailAfterApply),
 // simulate the per-minute write quota and count requests. Open keeps the state in a
-// directory (a JSON snapshot plus an .xlsx copy of each spreadsheet).
+// directory (a JSON snapshot, plus a copy of each spreadsheet written by an exporter: the
+// CLI's devstack writes .xlsx files).
 package sheetsfake
 
 import (
@@ -45,8 +46,8 @@ type Cell struct {
 	Bold    bool         `json:"b,omitempty"`
 }
 
-// hasValue reports whether the cell holds data (formats alone do not count).
-func (c Cell) hasValue() bool {
+// HasValue reports whether the cell holds data (formats alone do not count).
+func (c Cell) HasValue() bool {
 	if c.Value == nil {
 		return false
 	}
@@ -102,7 +103,7 @@ func (s *sheet) get(r, c int64) Cell {
 func (s *sheet) lastDataRow() int64 {
 	for r := len(s.Rows) - 1; r >= 0; r-- {
 		for _, c := range s.Rows[r] {
-			if c.hasValue() {
+			if c.HasValue() {
 				return int64(r + 1)
 			}
 		}
@@ -163,7 +164,8 @@ func WithQuota(perMinute int) Option { return func(f *Fake) { f.quota = perMinut
 // WithClock sets the clock of the quota simulation (default time.Now).
 func WithClock(now func() time.Time) Option { return func(f *Fake) { f.now = now } }
 
-// WithDebounce sets how long after a write the .xlsx copies are written (default 1 s; Open only).
+// WithDebounce sets how long after a write the exported copies are written (default 1 s; Open
+// with WithExport only).
 func WithDebounce(d time.Duration) Option { return func(f *Fake) { f.debounce = d } }
 
 // Fake is the Sheets API server, an http.Handler. It is safe for concurrent use.
@@ -184,11 +186,13 @@ type Fake struct {
 	reads, writes atomic.Int64
 
 	// persistence (Open)
-	dir      string
-	debounce time.Duration
-	dirty    map[string]bool
-	timer    *time.Timer
-	saveErr  error
+	dir       string
+	export    Exporter
+	exportExt string
+	debounce  time.Duration
+	dirty     map[string]bool
+	timer     *time.Timer
+	saveErr   error
 }
 
 // New returns an in-memory Fake.
@@ -612,7 +616,7 @@ func extent(s *sheet) (rows, cols int) {
 	rows = int(s.lastDataRow())
 	for r := 0; r < rows; r++ {
 		for c := len(s.Rows[r]) - 1; c >= cols; c-- {
-			if s.Rows[r][c].hasValue() {
+			if s.Rows[r][c].HasValue() {
 				cols = c + 1
 				break
 			}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xuri/excelize/v2"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/api/sheets/v4"
@@ -125,9 +124,14 @@ func TestFaultsAndQuota(t *testing.T) {
 	}
 }
 
-func TestOpenPersistsAndWritesXLSX(t *testing.T) {
+// TestOpenPersistsAndExports: the state survives a reopen, and the exporter gets each changed
+// spreadsheet's tabs (trimmed to the data) on Close.
+func TestOpenPersistsAndExports(t *testing.T) {
 	dir := t.TempDir()
-	f, err := sheetsfake.Open(dir, sheetsfake.AutoCreate(), sheetsfake.WithDebounce(time.Hour))
+	var exported []sheetsfake.Tab
+	var path string
+	export := func(p string, tabs []sheetsfake.Tab) error { path, exported = p, tabs; return nil }
+	f, err := sheetsfake.Open(dir, sheetsfake.AutoCreate(), sheetsfake.WithDebounce(time.Hour), sheetsfake.WithExport("xlsx", export))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,23 +150,18 @@ func TestOpenPersistsAndWritesXLSX(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if exported != nil {
+		t.Error("exported before the debounce or Close")
+	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-
-	x, err := excelize.OpenFile(filepath.Join(dir, "book.xlsx"))
-	if err != nil {
-		t.Fatal(err)
+	if path != filepath.Join(dir, "book.xlsx") || len(exported) != 1 || len(exported[0].Rows) != 1 {
+		t.Fatalf("exported %s: %+v", path, exported)
 	}
-	defer x.Close()
-	if v, _ := x.GetCellValue("Sheet1", "B1"); v != "2026-03-01 12:00:00" {
-		t.Errorf("B1 displays %q, want 2026-03-01 12:00:00", v)
-	}
-	if v, _ := x.GetCellValue("Sheet1", "B1", excelize.Options{RawCellValue: true}); v != "46082.5" {
-		t.Errorf("B1 raw value %q, want the serial 46082.5", v)
-	}
-	if v, _ := x.GetCellValue("Sheet1", "A1"); v != "=1+1" {
-		t.Errorf("A1 = %q, want the text =1+1", v)
+	row := exported[0].Rows[0]
+	if exported[0].Title != "Sheet1" || len(row) < 2 || row[0].Value != "=1+1" || row[1].Value != serial || row[1].Format.Type != "DATE_TIME" {
+		t.Errorf("exported row %+v", row)
 	}
 
 	again, err := sheetsfake.Open(dir)

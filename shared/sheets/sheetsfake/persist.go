@@ -7,16 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // snapshotFile is the JSON snapshot Open keeps in its directory.
 const snapshotFile = "sheetsfake.json"
 
-// Open returns a Fake whose state lives in dir: it loads dir/sheetsfake.json when present, saves
-// it after every write, and writes dir/<spreadsheetId>.xlsx (dates, numbers, booleans and texts
-// typed, for a spreadsheet program) shortly after writes and on Close.
+// Open returns a Fake whose state lives in dir: it loads dir/sheetsfake.json when present and
+// saves it after every write. With WithExport it also writes dir/<spreadsheetId>.<ext> through
+// the exporter (an .xlsx for a spreadsheet program, in the CLI's devstack) shortly after
+// writes and on Close.
 func Open(dir string, opts ...Option) (*Fake, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("sheetsfake: %w", err)
@@ -54,7 +53,7 @@ func (f *Fake) changed(id string) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.timer = nil
-			f.flushXLSX()
+			f.flushExport()
 		})
 	}
 }
@@ -72,16 +71,47 @@ func (f *Fake) saveSnapshot() error {
 	return os.Rename(tmp, filepath.Join(f.dir, snapshotFile))
 }
 
-// flushXLSX writes the .xlsx copy of every changed spreadsheet. f.mu must be held.
-func (f *Fake) flushXLSX() {
+// Tab is a copy of one tab's data for an exporter: its title, frozen rows and its rows up to
+// the last one holding data.
+type Tab struct {
+	Title  string
+	Frozen int
+	Rows   [][]Cell
+}
+
+// Exporter writes a spreadsheet's tabs to path.
+type Exporter func(path string, tabs []Tab) error
+
+// WithExport makes Open write each changed spreadsheet through write to
+// dir/<spreadsheetId>.<ext>, shortly after writes (WithDebounce) and on Close.
+func WithExport(ext string, write Exporter) Option {
+	return func(f *Fake) { f.exportExt, f.export = ext, write }
+}
+
+// flushExport exports every changed spreadsheet. f.mu must be held.
+func (f *Fake) flushExport() {
 	for id := range f.dirty {
-		if b, ok := f.books[id]; ok {
-			if err := writeXLSX(filepath.Join(f.dir, id+".xlsx"), b); err != nil {
+		if b, ok := f.books[id]; ok && f.export != nil {
+			if err := f.export(filepath.Join(f.dir, id+"."+f.exportExt), tabsOf(b)); err != nil {
 				f.saveErr = err
 			}
 		}
 		delete(f.dirty, id)
 	}
+}
+
+// tabsOf copies a spreadsheet's data for an exporter.
+func tabsOf(b *book) []Tab {
+	tabs := make([]Tab, len(b.Sheets))
+	for i, s := range b.Sheets {
+		nr, _ := extent(s)
+		rows := make([][]Cell, nr)
+		for r := range rows {
+			rows[r] = append([]Cell(nil), s.Rows[r]...)
+		}
+		tabs[i] = Tab{Title: s.Title, Frozen: int(s.Frozen), Rows: rows}
+	}
+	return tabs
 }
 
 // Close writes pending files; the Fake keeps answering afterwards. It returns the first error
@@ -99,95 +129,6 @@ func (f *Fake) Close() error {
 	if err := f.saveSnapshot(); err != nil && f.saveErr == nil {
 		f.saveErr = err
 	}
-	f.flushXLSX()
+	f.flushExport()
 	return f.saveErr
-}
-
-// writeXLSX writes a spreadsheet as an .xlsx file.
-func writeXLSX(path string, b *book) error {
-	x := excelize.NewFile()
-	defer x.Close()
-	styles := map[string]int{}
-	style := func(c Cell) (int, error) {
-		key := fmt.Sprintf("%s|%s|%v", c.Format.Type, c.Format.Pattern, c.Bold)
-		if id, ok := styles[key]; ok {
-			return id, nil
-		}
-		st := &excelize.Style{}
-		if c.Bold {
-			st.Font = &excelize.Font{Bold: true}
-		}
-		if _, isNum := c.Value.(float64); isNum && c.Format.Pattern != "" && c.Format.Type != "TEXT" {
-			p := c.Format.Pattern
-			st.CustomNumFmt = &p
-		} else if isNum && isDate(c.Format.Type) {
-			p := "yyyy-mm-dd hh:mm:ss"
-			st.CustomNumFmt = &p
-		}
-		id, err := x.NewStyle(st)
-		styles[key] = id
-		return id, err
-	}
-	names := map[string]bool{}
-	for i, s := range b.Sheets {
-		name := s.Title
-		if len([]rune(name)) > 31 {
-			name = string([]rune(name)[:31])
-		}
-		for names[name] {
-			name = fmt.Sprintf("%.28s_%d", name, i)
-		}
-		names[name] = true
-		if i == 0 {
-			if err := x.SetSheetName("Sheet1", name); err != nil {
-				return err
-			}
-		} else if _, err := x.NewSheet(name); err != nil {
-			return err
-		}
-		sw, err := x.NewStreamWriter(name)
-		if err != nil {
-			return err
-		}
-		if s.Frozen > 0 {
-			cell, _ := excelize.CoordinatesToCellName(1, int(s.Frozen)+1)
-			if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: int(s.Frozen), TopLeftCell: cell, ActivePane: "bottomLeft"}); err != nil {
-				return err
-			}
-		}
-		nr, _ := extent(s)
-		for r := 0; r < nr; r++ {
-			row := make([]any, len(s.Rows[r]))
-			for c, cell := range s.Rows[r] {
-				if !cell.hasValue() {
-					continue
-				}
-				id, err := style(cell)
-				if err != nil {
-					return err
-				}
-				v := cell.Value
-				if cell.Formula {
-					v = fmt.Sprint(v) // kept as text: the fake does not evaluate formulas
-				}
-				row[c] = excelize.Cell{StyleID: id, Value: v}
-			}
-			addr, _ := excelize.CoordinatesToCellName(1, r+1)
-			if err := sw.SetRow(addr, row); err != nil {
-				return err
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			return err
-		}
-	}
-	buf, err := x.WriteToBuffer()
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -202,7 +202,7 @@ func gridDataJSON(p span) map[string]any {
 
 func cellJSON(c Cell) map[string]any {
 	out := map[string]any{}
-	if c.hasValue() {
+	if c.HasValue() {
 		var ev map[string]any
 		switch v := c.Value.(type) {
 		case string:

@@ -166,7 +166,7 @@ func resolve(b *book, rng string) (span, *apiError) {
 
 // render is a cell's value as the values API returns it.
 func render(c Cell, valueOpt, dateOpt string) any {
-	if !c.hasValue() {
+	if !c.HasValue() {
 		return ""
 	}
 	switch valueOpt {

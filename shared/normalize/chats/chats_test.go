@@ -1,4 +1,4 @@
-package normalize
+package chats
 
 import (
 	"encoding/json"
@@ -15,6 +15,7 @@ import (
 
 	"supportsync.dev/shared/livechat"
 	"supportsync.dev/shared/livechat/livechatfake"
+	"supportsync.dev/shared/normalize"
 	"supportsync.dev/shared/table"
 	"supportsync.dev/shared/team"
 )
@@ -33,7 +34,7 @@ func chatsTeam(t testing.TB) *team.Config {
 }
 
 // renderChats prints a result the way a person checks it: one block per row, column: value.
-func renderChats(r Result) string {
+func renderChats(r normalize.Result) string {
 	var b strings.Builder
 	for i, row := range r.Rows {
 		fmt.Fprintf(&b, "== row %d\n", i+1)
@@ -105,7 +106,7 @@ func TestChatsGolden(t *testing.T) {
 			if err := json.Unmarshal(data, &p); err != nil {
 				t.Fatal(err)
 			}
-			got := renderChats(Chats(p, tc, chatsSyncedAt))
+			got := renderChats(Normalize(p, tc, chatsSyncedAt))
 			assertNoPII(t, got, customerPII(p))
 			golden := strings.TrimSuffix(f, ".json") + ".golden"
 			if *updateChats {
@@ -139,7 +140,7 @@ func TestChatsRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := map[string]map[string]string{}
-		for _, row := range Chats(p, tc, chatsSyncedAt).Rows {
+		for _, row := range Normalize(p, tc, chatsSyncedAt).Rows {
 			m := map[string]string{}
 			for j, c := range table.Chats.Columns {
 				m[c.Name] = row[j].String()
@@ -215,7 +216,7 @@ func TestChatsRules(t *testing.T) {
 func TestChatsFakeDatasetHasNoPII(t *testing.T) {
 	ds := livechatfake.Generate(3, 3000, chatsSyncedAt)
 	p := ds.Payload()
-	res := Chats(p, chatsTeam(t), chatsSyncedAt)
+	res := Normalize(p, chatsTeam(t), chatsSyncedAt)
 	if len(res.Rows) != ds.Len() || len(res.Rejected) != 0 {
 		t.Fatalf("%d rows, %d rejected for %d threads", len(res.Rows), len(res.Rejected), ds.Len())
 	}
@@ -230,7 +231,7 @@ func TestChatsFakeDatasetHasNoPII(t *testing.T) {
 	}
 	b.WriteString(strings.Join(res.WarningSamples, "\n"))
 	assertNoPII(t, b.String(), ds.CustomerPII())
-	for _, h := range []string{ChatHuman, ChatBot, ChatBotToHuman, ChatUnanswered} {
+	for _, h := range []string{Human, Bot, BotToHuman, Unanswered} {
 		if handled[h] == 0 {
 			t.Errorf("no %s thread in the fake dataset: %v", h, handled)
 		}
@@ -241,9 +242,9 @@ func TestChatsFakeDatasetHasNoPII(t *testing.T) {
 		if !ok {
 			continue
 		}
-		want := map[livechatfake.Kind]string{livechatfake.BotContained: ChatBot, livechatfake.BotHandover: ChatBotToHuman,
-			livechatfake.BotHandoverSilent: ChatBotToHuman, livechatfake.TransferUnanswered: ChatBot, livechatfake.HumanOnly: ChatHuman,
-			livechatfake.AgentFirst: ChatHuman, livechatfake.Unanswered: ChatUnanswered, livechatfake.Restricted: ChatUnanswered}[k]
+		want := map[livechatfake.Kind]string{livechatfake.BotContained: Bot, livechatfake.BotHandover: BotToHuman,
+			livechatfake.BotHandoverSilent: BotToHuman, livechatfake.TransferUnanswered: Bot, livechatfake.HumanOnly: Human,
+			livechatfake.AgentFirst: Human, livechatfake.Unanswered: Unanswered, livechatfake.Restricted: Unanswered}[k]
 		if got := row[chatColHandledBy].S; got != want {
 			t.Errorf("thread %s of kind %v: Handled By %q, want %q", row.Key(), k, got, want)
 		}
@@ -265,7 +266,7 @@ func TestChatsRatedLater(t *testing.T) {
 	tc := chatsTeam(t)
 	rating := func() (string, string) {
 		c, _ := ds.Chat(id)
-		r := Chats(livechat.Payload{Chats: []livechat.Chat{c}, Bots: ds.Bots, Agents: ds.Agents, Groups: ds.Groups}, tc, chatsSyncedAt)
+		r := Normalize(livechat.Payload{Chats: []livechat.Chat{c}, Bots: ds.Bots, Agents: ds.Agents, Groups: ds.Groups}, tc, chatsSyncedAt)
 		return r.Rows[0][chatColRating].String(), r.Rows[0][chatColRatingComment].String()
 	}
 	if r, _ := rating(); r != "" {
@@ -328,7 +329,7 @@ func BenchmarkChats(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		r := Chats(p, tc, chatsSyncedAt)
+		r := Normalize(p, tc, chatsSyncedAt)
 		if len(r.Rows) != threads {
 			b.Fatal(len(r.Rows))
 		}
@@ -336,7 +337,7 @@ func BenchmarkChats(b *testing.B) {
 	b.StopTimer()
 	per := b.Elapsed().Seconds() / float64(b.N) / threads
 	b.ReportMetric(1/per, "threads/s")
-	b.ReportMetric(float64(testing.AllocsPerRun(1, func() { Chats(p, tc, chatsSyncedAt) }))/threads, "allocs/thread")
+	b.ReportMetric(float64(testing.AllocsPerRun(1, func() { Normalize(p, tc, chatsSyncedAt) }))/threads, "allocs/thread")
 }
 
 func TestChatFastTimeMatchesTimeParse(t *testing.T) {
@@ -348,7 +349,7 @@ func TestChatFastTimeMatchesTimeParse(t *testing.T) {
 	} {
 		fast, fok := chatFastTime(s)
 		tt, err := time.Parse(time.RFC3339Nano, s)
-		sok := err == nil && tt.Year() >= chatMinYear && tt.Year() <= chatMaxYear
+		sok := err == nil && normalize.YearOK(tt.Year())
 		if fok && (!sok || fast != tt.UnixMicro()) {
 			t.Errorf("%s: fast %d, time.Parse %v %v", s, fast, tt.UnixMicro(), err)
 		}

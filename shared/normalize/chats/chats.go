@@ -1,6 +1,11 @@
-package normalize
+// Package chats normalizes LiveChat threads (a livechat.Payload) into rows of the Chats tab,
+// over the shared core in package normalize: team timezone, bot vs human, who handled a chat
+// and how fast, ratings and tags. It is pure: no I/O, no clock, no context.
+package chats
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -8,25 +13,26 @@ import (
 	"time"
 
 	"supportsync.dev/shared/livechat"
+	"supportsync.dev/shared/normalize"
 	"supportsync.dev/shared/table"
 	"supportsync.dev/shared/team"
 )
 
 // Handled By values.
 const (
-	ChatHuman      = "Human"
-	ChatBot        = "Bot"
-	ChatBotToHuman = "Bot → Human"
-	ChatUnanswered = "Unanswered"
+	Human      = "Human"
+	Bot        = "Bot"
+	BotToHuman = "Bot → Human"
+	Unanswered = "Unanswered"
 )
 
 // Rating values.
 const (
-	ChatRatingGood = "good"
-	ChatRatingBad  = "bad"
+	RatingGood = "good"
+	RatingBad  = "bad"
 )
 
-// Chats normalizes a chats raw batch into rows of table.Chats, one per thread (list_archives
+// Normalize normalizes a chats raw batch into rows of table.Chats, one per thread (list_archives
 // entry), by the design's rules. It is pure and allocates little: a batch of 100,000 threads
 // takes well under a second.
 //
@@ -46,7 +52,7 @@ const (
 //   - Handled By when both wrote but no human message follows a bot message (a survey bot
 //     after the agent, say): Human. Human, bot, human is Bot → Human, as the design reads.
 //   - A chat_transferred event is a handover when it comes before any human message and
-//     either a bot has already written in the thread or its initiator is a bot (ChatBot's
+//     either a bot has already written in the thread or its initiator is a bot (Bot's
 //     "Transfer chat" action may transfer before writing). The first such event is the
 //     handover time. A transfer between humans is not a handover.
 //   - First Response Seconds: from the first customer message to the first team message
@@ -69,8 +75,8 @@ const (
 //     ("everyone") only when it is the sole group; its name from p.Groups, else its id.
 //   - Tags: in API order, joined with ", ".
 //   - Duplicate thread ids in one batch: the last entry wins, at its position.
-//   - A thread without an id is rejected (Rejection.ID is the chat id).
-func Chats(p livechat.Payload, tc *team.Config, syncedAt time.Time) Result {
+//   - A thread without an id is rejected (normalize.Rejection.ID is the chat id).
+func Normalize(p livechat.Payload, tc *team.Config, syncedAt time.Time) normalize.Result {
 	if tc == nil {
 		tc = team.Default()
 	}
@@ -102,11 +108,6 @@ const (
 	chatColTags
 	chatColWeekend
 	chatColSyncedAt
-)
-
-const (
-	chatMinYear = 2000
-	chatMaxYear = 2100
 )
 
 type chatRole uint8
@@ -143,8 +144,8 @@ type chatNormalizer struct {
 	// chat users.
 	listedActors map[string]*chatActor
 	authorActors map[string]*chatActor
-	workdays     map[int]bool
-	res          Result
+	workdays     *normalize.Workdays
+	res          normalize.Result
 
 	// scratch, reused per thread
 	users []chatUser
@@ -165,7 +166,7 @@ func newChatNormalizer(p livechat.Payload, tc *team.Config, syncedAt time.Time) 
 		groups:       make(map[int]string, len(p.Groups)),
 		listedActors: map[string]*chatActor{},
 		authorActors: map[string]*chatActor{},
-		workdays:     map[int]bool{},
+		workdays:     normalize.NewWorkdays(tc),
 	}
 	if n.loc == nil {
 		n.loc = time.UTC
@@ -189,14 +190,9 @@ func newChatNormalizer(p livechat.Payload, tc *team.Config, syncedAt time.Time) 
 	return n
 }
 
-func (n *chatNormalizer) run() Result {
+func (n *chatNormalizer) run() normalize.Result {
 	cs := n.p.Chats
-	last := make(map[string]int, len(cs))
-	for i := range cs {
-		if k := cs[i].Thread.ID; k != "" {
-			last[k] = i
-		}
-	}
+	last := normalize.LastIndex(len(cs), func(i int) string { return cs[i].Thread.ID })
 	cells := make([]table.Cell, len(last)*chatColumns)
 	n.res.Rows = make([]table.Row, 0, len(last))
 	for i := range cs {
@@ -207,7 +203,7 @@ func (n *chatNormalizer) run() Result {
 			if id == "" {
 				id = "#" + strconv.Itoa(i+1)
 			}
-			n.res.Rejected = append(n.res.Rejected, Rejection{
+			n.res.Rejected = append(n.res.Rejected, normalize.Rejection{
 				ID:     id,
 				Reason: "entry #" + strconv.Itoa(i+1) + " of the batch (chat " + strconv.Quote(c.ID) + ") has a thread without id",
 			})
@@ -295,30 +291,50 @@ func chatTime(s string) (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	if y := t.UTC().Year(); y < chatMinYear || y > chatMaxYear {
+	if !normalize.YearOK(t.UTC().Year()) {
 		return 0, false
 	}
 	return t.UnixMicro(), true
 }
 
 func (n *chatNormalizer) warn(key, what, raw string) {
-	if len(n.res.WarningSamples) >= MaxWarningSamples {
-		n.res.Warnings++
-		return
-	}
-	if len(raw) > 64 {
-		raw = raw[:64] + "…"
-	}
-	n.res.Warn("thread " + key + ": " + what + " " + strconv.Quote(raw))
+	n.res.WarnValue(raw, func(q string) string { return "thread " + key + ": " + what + " " + q })
 }
 
+// fill writes one thread's row, in named steps: who is in the chat, the events in time order,
+// one scan of them, then the columns from what the scan saw.
 func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 	th := &c.Thread
 	key := th.ID
 	row[chatColThread] = table.TextCell(key)
 	row[chatColChat] = table.TextCell(c.ID)
 
-	// Who is in the chat.
+	n.scanUsers(c)
+	order := n.eventTimes(key, th.Events)
+	var s chatScan
+	n.scanEvents(&s, th.Events, order)
+	if s.unknown != "" {
+		n.warn(key, "message author is not a chat user, agent or bot; not counted:", s.unknown)
+	}
+	n.fillTimes(row, key, th, s.ended)
+	row[chatColGroup] = table.TextCell(n.group(c))
+	s.fillHandling(row)
+	s.fillResponseTimes(row)
+	row[chatColCustomerMsgs] = table.NumberCell(float64(s.custMsgs))
+	row[chatColAgentMsgs] = table.NumberCell(float64(s.teamMsgs))
+	n.fillRating(row, key, th)
+	switch len(th.Tags) {
+	case 0:
+	case 1:
+		row[chatColTags] = table.TextCell(th.Tags[0])
+	default:
+		row[chatColTags] = table.TextCell(strings.Join(th.Tags, ", "))
+	}
+	row[chatColSyncedAt] = n.synced
+}
+
+// scanUsers resolves who is in the chat: customers, and agents or bots by their chat user.
+func (n *chatNormalizer) scanUsers(c *livechat.Chat) {
 	n.users = n.users[:0]
 	for i := range c.Users {
 		u := &c.Users[i]
@@ -328,9 +344,12 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		}
 		n.users = append(n.users, chatUser{id: u.ID, actor: n.actor(u.ID, u.Name, u.Email, true)})
 	}
+}
 
-	// Times and order.
-	evs := th.Events
+// eventTimes parses the events' times into n.times (chatNoTime and a warning when unusable)
+// and returns the order to read them in: nil when they are already in time order, or when a
+// time is unusable (then API order is kept).
+func (n *chatNormalizer) eventTimes(key string, evs []livechat.Event) []int {
 	n.times = n.times[:0]
 	sorted, allOK := true, true
 	prev := int64(math.MinInt64)
@@ -346,43 +365,51 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		}
 		n.times = append(n.times, t)
 	}
-	var order []int
-	if !sorted && allOK {
-		n.order = n.order[:0]
-		for i := range evs {
-			n.order = append(n.order, i)
-		}
-		times := n.times
-		slices.SortStableFunc(n.order, func(a, b int) int {
-			switch {
-			case times[a] < times[b]:
-				return -1
-			case times[a] > times[b]:
-				return 1
-			}
-			return 0
-		})
-		order = n.order
+	if sorted || !allOK {
+		return nil
 	}
+	n.order = n.order[:0]
+	for i := range evs {
+		n.order = append(n.order, i)
+	}
+	times := n.times
+	slices.SortStableFunc(n.order, func(a, b int) int {
+		switch {
+		case times[a] < times[b]:
+			return -1
+		case times[a] > times[b]:
+			return 1
+		}
+		return 0
+	})
+	return n.order
+}
 
-	var (
-		custMsgs, teamMsgs, botMsgs, humanMsgs int
-		firstBot, firstHuman                   *chatActor
-		humanAfterBot                          bool
-		firstCust, firstTeamAfterCust          = chatNoTime, chatNoTime
-		custSeen, teamAfterCustSeen            bool
-		lastBotBeforeHuman                     = chatNoTime
-		firstHumanT, firstHumanAfterCustT      = chatNoTime, chatNoTime
-		humanAfterCustSeen                     bool
-		handover                               = chatNoTime
-		handoverSeen                           bool
-		ended                                  = chatNoTime
-		unknown                                string
-		botBeforeFirstHuman                    bool
-		handoverBeforeFirstHuman               bool
-		fhStart                                = chatNoTime
-		fhEnd                                  = chatNoTime
-	)
+// chatScan is what one pass over a thread's events saw. Times are unix microseconds,
+// chatNoTime when not seen.
+type chatScan struct {
+	custMsgs, teamMsgs, botMsgs, humanMsgs int
+	firstBot, firstHuman                   *chatActor
+	humanAfterBot                          bool // a human wrote after a bot had written
+	unknown                                string
+
+	ended                            int64 // the last message
+	firstCust, firstTeamAfterCust    int64
+	custSeen, teamAfterCustSeen      bool
+	lastBotBeforeHuman               int64
+	firstHumanT, firstHumanAfterCust int64 // the first human message; the first after a customer's
+	humanAfterCustSeen               bool
+	handover                         int64 // a bot's chat_transferred before any human wrote
+	handoverSeen                     bool
+	botBeforeFirstHuman              bool
+	handoverBeforeFirstHuman         bool
+}
+
+// scanEvents reads the events in order once, counting messages by role and noting the times
+// the response-time columns need.
+func (n *chatNormalizer) scanEvents(s *chatScan, evs []livechat.Event, order []int) {
+	s.ended, s.firstCust, s.firstTeamAfterCust = chatNoTime, chatNoTime, chatNoTime
+	s.lastBotBeforeHuman, s.firstHumanT, s.firstHumanAfterCust, s.handover = chatNoTime, chatNoTime, chatNoTime, chatNoTime
 	for j := range evs {
 		i := j
 		if order != nil {
@@ -390,13 +417,13 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		}
 		e := &evs[i]
 		t := n.times[i]
-		if chatIsMessage(e) && t != chatNoTime && t > ended {
-			ended = t
+		if chatIsMessage(e) && t != chatNoTime && t > s.ended {
+			s.ended = t
 		}
 		if e.Type == livechat.EventSystemMessage {
-			if e.SystemMessageType == livechat.SystemChatTransferred && !handoverSeen && humanMsgs == 0 &&
-				(botMsgs > 0 || n.isBotName(e.TextVar("initiator"))) {
-				handoverSeen, handover = true, t
+			if e.SystemMessageType == livechat.SystemChatTransferred && !s.handoverSeen && s.humanMsgs == 0 &&
+				(s.botMsgs > 0 || n.isBotName(e.TextVar("initiator"))) {
+				s.handoverSeen, s.handover = true, t
 			}
 			continue
 		}
@@ -405,60 +432,59 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 		}
 		a := n.author(e.AuthorID)
 		if a == nil || a.role == chatUnknown {
-			if unknown == "" {
-				unknown = e.AuthorID
-				if unknown == "" {
-					unknown = "(none)"
+			if s.unknown == "" {
+				s.unknown = e.AuthorID
+				if s.unknown == "" {
+					s.unknown = "(none)"
 				}
 			}
 			continue
 		}
 		switch a.role {
 		case chatCustomer:
-			custMsgs++
-			if !custSeen {
-				custSeen, firstCust = true, t
+			s.custMsgs++
+			if !s.custSeen {
+				s.custSeen, s.firstCust = true, t
 			}
 			continue
 		case chatBotRole:
-			botMsgs++
-			if firstBot == nil {
-				firstBot = a
+			s.botMsgs++
+			if s.firstBot == nil {
+				s.firstBot = a
 			}
-			if humanMsgs == 0 {
-				lastBotBeforeHuman = t
+			if s.humanMsgs == 0 {
+				s.lastBotBeforeHuman = t
 			}
 		case chatHuman:
-			if humanMsgs == 0 {
-				firstHuman, firstHumanT = a, t
-				botBeforeFirstHuman = botMsgs > 0
-				handoverBeforeFirstHuman = handoverSeen
+			if s.humanMsgs == 0 {
+				s.firstHuman, s.firstHumanT = a, t
+				s.botBeforeFirstHuman = s.botMsgs > 0
+				s.handoverBeforeFirstHuman = s.handoverSeen
 			}
-			humanMsgs++
-			if botMsgs > 0 {
-				humanAfterBot = true
+			s.humanMsgs++
+			if s.botMsgs > 0 {
+				s.humanAfterBot = true
 			}
-			if custSeen && !humanAfterCustSeen {
-				humanAfterCustSeen, firstHumanAfterCustT = true, t
+			if s.custSeen && !s.humanAfterCustSeen {
+				s.humanAfterCustSeen, s.firstHumanAfterCust = true, t
 			}
 		}
-		teamMsgs++
-		if custSeen && !teamAfterCustSeen {
-			teamAfterCustSeen, firstTeamAfterCust = true, t
+		s.teamMsgs++
+		if s.custSeen && !s.teamAfterCustSeen {
+			s.teamAfterCustSeen, s.firstTeamAfterCust = true, t
 		}
 	}
-	if unknown != "" {
-		n.warn(key, "message author is not a chat user, agent or bot; not counted:", unknown)
-	}
+}
 
-	// Started, Ended, Duration, Weekend.
+// fillTimes writes Started, Ended, Duration and Weekend.
+func (n *chatNormalizer) fillTimes(row table.Row, key string, th *livechat.Thread, ended int64) {
 	started, startOK := chatTime(th.CreatedAt)
 	if !startOK {
 		n.warn(key, "created_at", th.CreatedAt)
 	} else {
 		st := time.UnixMicro(started).In(n.loc)
 		row[chatColStarted] = table.TimeCell(st)
-		row[chatColWeekend] = table.BoolCell(!n.isWorkday(st))
+		row[chatColWeekend] = table.BoolCell(!n.workdays.Is(st))
 		if ended == chatNoTime {
 			ended = started // no message: the chat ends when it started
 		}
@@ -473,72 +499,70 @@ func (n *chatNormalizer) fill(row table.Row, c *livechat.Chat) {
 			}
 		}
 	}
+}
 
-	row[chatColGroup] = table.TextCell(n.group(c))
-
-	// Handled By, Bot, Agent, Transferred.
+// fillHandling writes who handled the chat: Handled By, Bot, Agent, Transferred.
+func (s *chatScan) fillHandling(row table.Row) {
 	var handled string
 	switch {
-	case teamMsgs == 0:
-		handled = ChatUnanswered
-	case humanMsgs == 0:
-		handled = ChatBot
-	case humanAfterBot:
-		handled = ChatBotToHuman
+	case s.teamMsgs == 0:
+		handled = Unanswered
+	case s.humanMsgs == 0:
+		handled = Bot
+	case s.humanAfterBot:
+		handled = BotToHuman
 	default:
-		handled = ChatHuman
+		handled = Human
 	}
 	row[chatColHandledBy] = table.TextCell(handled)
-	if firstBot != nil {
-		row[chatColBot] = table.TextCell(firstBot.name)
+	if s.firstBot != nil {
+		row[chatColBot] = table.TextCell(s.firstBot.name)
 	}
-	if firstHuman != nil {
-		row[chatColAgent] = table.TextCell(firstHuman.name)
+	if s.firstHuman != nil {
+		row[chatColAgent] = table.TextCell(s.firstHuman.name)
 	}
-	row[chatColTransferred] = table.BoolCell(handled == ChatBotToHuman || handoverSeen)
+	row[chatColTransferred] = table.BoolCell(handled == BotToHuman || s.handoverSeen)
+}
 
-	// Response times.
-	if custSeen && teamAfterCustSeen {
-		row[chatColFirstResponse] = chatSeconds(firstCust, firstTeamAfterCust)
+// fillResponseTimes writes First Response Seconds (the team's first answer to the customer)
+// and First Human Response Seconds (from the handover, the bot's last message or the
+// customer's first, to the first human message).
+func (s *chatScan) fillResponseTimes(row table.Row) {
+	if s.custSeen && s.teamAfterCustSeen {
+		row[chatColFirstResponse] = chatSeconds(s.firstCust, s.firstTeamAfterCust)
 	}
-	if firstHuman != nil {
-		switch {
-		case handoverBeforeFirstHuman:
-			fhStart, fhEnd = handover, firstHumanT
-		case botBeforeFirstHuman:
-			fhStart, fhEnd = lastBotBeforeHuman, firstHumanT
-		case custSeen && humanAfterCustSeen:
-			fhStart, fhEnd = firstCust, firstHumanAfterCustT
+	if s.firstHuman == nil {
+		return
+	}
+	from, to := chatNoTime, chatNoTime
+	switch {
+	case s.handoverBeforeFirstHuman:
+		from, to = s.handover, s.firstHumanT
+	case s.botBeforeFirstHuman:
+		from, to = s.lastBotBeforeHuman, s.firstHumanT
+	case s.custSeen && s.humanAfterCustSeen:
+		from, to = s.firstCust, s.firstHumanAfterCust
+	}
+	row[chatColFirstHuman] = chatSeconds(from, to)
+}
+
+// fillRating writes Rating and Rating Comment from the thread's rating property.
+func (n *chatNormalizer) fillRating(row table.Row, key string, th *livechat.Thread) {
+	r := th.Properties.Rating
+	if r == nil {
+		return
+	}
+	if r.Score != nil {
+		switch *r.Score {
+		case 1:
+			row[chatColRating] = table.TextCell(RatingGood)
+		case 0:
+			row[chatColRating] = table.TextCell(RatingBad)
+		default:
+			n.warn(key, "rating score", strconv.Itoa(*r.Score))
 		}
-		row[chatColFirstHuman] = chatSeconds(fhStart, fhEnd)
 	}
-
-	row[chatColCustomerMsgs] = table.NumberCell(float64(custMsgs))
-	row[chatColAgentMsgs] = table.NumberCell(float64(teamMsgs))
-
-	// Rating.
-	if r := th.Properties.Rating; r != nil {
-		if r.Score != nil {
-			switch *r.Score {
-			case 1:
-				row[chatColRating] = table.TextCell(ChatRatingGood)
-			case 0:
-				row[chatColRating] = table.TextCell(ChatRatingBad)
-			default:
-				n.warn(key, "rating score", strconv.Itoa(*r.Score))
-			}
-		}
-		row[chatColRatingComment] = table.TextCell(r.Comment)
-	}
-
-	switch len(th.Tags) {
-	case 0:
-	case 1:
-		row[chatColTags] = table.TextCell(th.Tags[0])
-	default:
-		row[chatColTags] = table.TextCell(strings.Join(th.Tags, ", "))
-	}
-	row[chatColSyncedAt] = n.synced
+	row[chatColRatingComment] = table.TextCell(r.Comment)
 }
 
 // isBotName reports whether a chat_transferred initiator names a bot (by id or name).
@@ -576,17 +600,6 @@ func (n *chatNormalizer) group(c *livechat.Chat) string {
 	return strconv.Itoa(id)
 }
 
-func (n *chatNormalizer) isWorkday(local time.Time) bool {
-	y, m, d := local.Date()
-	k := y*10000 + int(m)*100 + d
-	w, ok := n.workdays[k]
-	if !ok {
-		w = n.tc.IsWorkday(local)
-		n.workdays[k] = w
-	}
-	return w
-}
-
 // chatSeconds is the span from a to b in seconds, empty when either is unknown or b is
 // before a.
 func chatSeconds(a, b int64) table.Cell {
@@ -614,7 +627,7 @@ func chatFastTime(s string) (int64, bool) {
 	y := d2(0)*100 + d2(2)
 	mo, d, h, mi, sec := d2(5), d2(8), d2(11), d2(14), d2(17)
 	us := d2(20)*10000 + d2(22)*100 + d2(24)
-	if y < chatMinYear || y > chatMaxYear || mo < 1 || mo > 12 || d < 1 || d > chatDaysIn(y, mo) ||
+	if !normalize.YearOK(y) || mo < 1 || mo > 12 || d < 1 || d > chatDaysIn(y, mo) ||
 		h > 23 || mi > 59 || sec > 59 {
 		return 0, false
 	}
@@ -646,4 +659,14 @@ func chatDaysIn(y, m int) int {
 		return 30
 	}
 	return 31
+}
+
+// NormalizeJSON decodes a chats batch payload (livechat.Payload as JSON) and normalizes it
+// with Normalize; a payload that does not decode is an error.
+func NormalizeJSON(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (normalize.Result, error) {
+	var p livechat.Payload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return normalize.Result{}, fmt.Errorf("chats payload: %w", err)
+	}
+	return Normalize(p, tc, syncedAt), nil
 }

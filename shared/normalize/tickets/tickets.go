@@ -1,12 +1,19 @@
-package normalize
+// Package tickets normalizes HubSpot tickets (a hubspot.Payload) into rows of the Tickets
+// tab, over the shared core in package normalize: team timezone, one name per person,
+// managers left out, labels instead of ids, bad values tolerated and counted. It is pure: no
+// I/O, no clock, no context.
+package tickets
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"supportsync.dev/shared/hubspot"
+	"supportsync.dev/shared/normalize"
 	"supportsync.dev/shared/table"
 	"supportsync.dev/shared/team"
 )
@@ -41,17 +48,11 @@ const (
 	ticketUnassigned = "Unassigned"
 )
 
-// Dates before ticketMinYear or after ticketMaxYear are bad values.
-const (
-	ticketMinYear = 2000
-	ticketMaxYear = 2100
-)
-
-// Tickets normalizes a tickets batch into table.Tickets rows. It is pure and safe for
+// Normalize normalizes a tickets batch into table.Tickets rows. It is pure and safe for
 // concurrent use; tc nil means team.Default(). The rules, where the design leaves room:
 //
 //   - Key: the ticket's id, else its hs_object_id property (trimmed); a ticket with neither is
-//     rejected (Rejection.ID is then "" and Reason gives its position in the batch).
+//     rejected (normalize.Rejection.ID is then "" and Reason gives its position in the batch).
 //     When one payload holds the same id twice, only the last occurrence counts (it is the most
 //     recent read); rows follow the order of those last occurrences.
 //   - Pipeline and Stage: labels from p.Pipelines. An id that resolves to nothing is written as
@@ -69,7 +70,7 @@ const (
 //     p.Owners); else the owner's "First Last"; else the owner's email; else "Owner <id>".
 //     No owner id gives "Unassigned"; an id found neither in p.Owners nor in the team config
 //     gives "Unknown owner <id>" and a warning. A ticket whose member is a manager is not
-//     written: its key goes to Result.Excluded. So does an archived (deleted) ticket, should a
+//     written: its key goes to normalize.Result.Excluded. So does an archived (deleted) ticket, should a
 //     payload carry one: it no longer exists at the source.
 //   - Dates: ISO 8601 (RFC 3339) or epoch milliseconds, written as wall time in tc.Location.
 //     A missing value (absent, null or "") is an empty cell; "Unknown", an unparsable value or
@@ -82,7 +83,7 @@ const (
 //   - Weekend: the local created date is not a workday (tc.IsWorkday: holidays are not
 //     workdays); empty when there is no created date.
 //   - Synced At: syncedAt in tc.Location.
-func Tickets(p hubspot.Payload, tc *team.Config, syncedAt time.Time) Result {
+func Normalize(p hubspot.Payload, tc *team.Config, syncedAt time.Time) normalize.Result {
 	if tc == nil {
 		tc = team.Default()
 	}
@@ -114,11 +115,11 @@ type ticketNormalizer struct {
 	tc       *team.Config
 	loc      *time.Location
 	synced   table.Cell
-	res      Result
+	res      normalize.Result
 	pipes    map[string]*ticketPipeline
 	stages   map[string]*ticketStage // by stage id across pipelines; nil entry: ambiguous
 	owners   map[string]*ticketOwner
-	workdays map[int]bool // local yyyymmdd -> is a workday
+	workdays *normalize.Workdays
 }
 
 func newTicketNormalizer(p hubspot.Payload, tc *team.Config, syncedAt time.Time) *ticketNormalizer {
@@ -129,7 +130,7 @@ func newTicketNormalizer(p hubspot.Payload, tc *team.Config, syncedAt time.Time)
 		pipes:    make(map[string]*ticketPipeline, len(p.Pipelines)),
 		stages:   map[string]*ticketStage{},
 		owners:   make(map[string]*ticketOwner, len(p.Owners)),
-		workdays: map[int]bool{},
+		workdays: normalize.NewWorkdays(tc),
 	}
 	if n.loc == nil {
 		n.loc = time.UTC
@@ -240,15 +241,9 @@ func ticketKeyOf(t *hubspot.Ticket) string {
 	return strings.TrimSpace(t.Prop("hs_object_id"))
 }
 
-func (n *ticketNormalizer) run() Result {
+func (n *ticketNormalizer) run() normalize.Result {
 	ts := n.p.Tickets
-	// The last occurrence of each key wins.
-	last := make(map[string]int, len(ts))
-	for i := range ts {
-		if k := ticketKeyOf(&ts[i]); k != "" {
-			last[k] = i
-		}
-	}
+	last := normalize.LastIndex(len(ts), func(i int) string { return ticketKeyOf(&ts[i]) })
 	cells := make([]table.Cell, len(last)*ticketColumns)
 	n.res.Rows = make([]table.Row, 0, len(last))
 	unassigned := &ticketOwner{agent: ticketUnassigned}
@@ -256,7 +251,7 @@ func (n *ticketNormalizer) run() Result {
 		t := &ts[i]
 		key := ticketKeyOf(t)
 		if key == "" {
-			n.res.Rejected = append(n.res.Rejected, Rejection{
+			n.res.Rejected = append(n.res.Rejected, normalize.Rejection{
 				Reason: "ticket #" + strconv.Itoa(i+1) + " of the batch has neither id nor hs_object_id",
 			})
 			continue
@@ -355,7 +350,7 @@ func (n *ticketNormalizer) fill(row table.Row, t *hubspot.Ticket, key, ownerID s
 	row[tcTimeToCloseHours] = n.duration(key, "time_to_close", t.Prop("time_to_close"), 36000)
 
 	if !created.IsZero() {
-		row[tcWeekend] = table.BoolCell(!n.isWorkday(created))
+		row[tcWeekend] = table.BoolCell(!n.workdays.Is(created))
 	}
 	row[tcSyncedAt] = n.synced
 }
@@ -398,32 +393,14 @@ func (n *ticketNormalizer) duration(key, prop, raw string, div float64) table.Ce
 	return table.NumberCell(math.Round(ms/div) / 100)
 }
 
-func (n *ticketNormalizer) isWorkday(local time.Time) bool {
-	y, m, d := local.Date()
-	k := y*10000 + int(m)*100 + d
-	w, ok := n.workdays[k]
-	if !ok {
-		w = n.tc.IsWorkday(local)
-		n.workdays[k] = w
-	}
-	return w
-}
-
 // warn counts a bad value; the sample message is built only while samples are kept.
 func (n *ticketNormalizer) warn(key, prop, raw, what string) {
-	if len(n.res.WarningSamples) >= MaxWarningSamples {
-		n.res.Warnings++
-		return
-	}
-	if len(raw) > 64 {
-		raw = raw[:64] + "…"
-	}
-	n.res.Warn("ticket " + key + ": " + prop + " " + strconv.Quote(raw) + " " + what)
+	n.res.WarnValue(raw, func(q string) string { return "ticket " + key + ": " + prop + " " + q + " " + what })
 }
 
 // parseTicketTime parses a HubSpot date-time value: RFC 3339 (as v3 responses give them, with or
 // without fraction) or epoch milliseconds (as inputs and some exports give them). ok is false
-// for anything else, including a year outside ticketMinYear..ticketMaxYear.
+// for anything else, including a year outside normalize.MinYear..normalize.MaxYear.
 func parseTicketTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -452,10 +429,7 @@ func parseTicketTime(s string) (time.Time, bool) {
 	return t, true
 }
 
-func ticketYearOK(t time.Time) bool {
-	y := t.UTC().Year()
-	return y >= ticketMinYear && y <= ticketMaxYear
-}
+func ticketYearOK(t time.Time) bool { return normalize.YearOK(t.UTC().Year()) }
 
 func ticketDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -471,4 +445,14 @@ func ticketTimeIn(t time.Time, loc *time.Location) time.Time {
 		return t
 	}
 	return t.In(loc)
+}
+
+// NormalizeJSON decodes a tickets batch payload (hubspot.Payload as JSON) and normalizes it
+// with Normalize; a payload that does not decode is an error.
+func NormalizeJSON(payload json.RawMessage, tc *team.Config, syncedAt time.Time) (normalize.Result, error) {
+	var p hubspot.Payload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return normalize.Result{}, fmt.Errorf("tickets payload: %w", err)
+	}
+	return Normalize(p, tc, syncedAt), nil
 }

@@ -1,4 +1,4 @@
-package normalize
+package tickets
 
 import (
 	"encoding/json"
@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"supportsync.dev/shared/hubspot"
+	"supportsync.dev/shared/normalize"
 	"supportsync.dev/shared/table"
 	"supportsync.dev/shared/team"
 )
@@ -57,9 +58,9 @@ func readTicketPayload(t testing.TB, path string) hubspot.Payload {
 	return p
 }
 
-// renderTickets renders a Result for a golden file: every row cell by cell with its kind,
+// renderTickets renders a normalize.Result for a golden file: every row cell by cell with its kind,
 // then the excluded keys, rejections and warnings.
-func renderTickets(r Result) string {
+func renderTickets(r normalize.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rows %d, excluded %d, rejected %d, warnings %d\n",
 		len(r.Rows), len(r.Excluded), len(r.Rejected), r.Warnings)
@@ -102,7 +103,7 @@ func TestTicketsGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(in), ".json")
 		t.Run(name, func(t *testing.T) {
 			p := readTicketPayload(t, in)
-			res := Tickets(p, tc, ticketSyncedAt)
+			res := Normalize(p, tc, ticketSyncedAt)
 			checkTicketRows(t, res)
 			got := renderTickets(res)
 			golden := strings.TrimSuffix(in, ".json") + ".golden"
@@ -124,7 +125,7 @@ func TestTicketsGolden(t *testing.T) {
 
 // checkTicketRows checks the invariants every result holds: full rows, cells of their
 // column's kind, date-times in the team timezone, one row per key, no row for an excluded key.
-func checkTicketRows(t *testing.T, r Result) {
+func checkTicketRows(t *testing.T, r normalize.Result) {
 	t.Helper()
 	keys := map[string]bool{}
 	for _, row := range r.Rows {
@@ -164,7 +165,7 @@ func TestTicketsNilTeamUsesDefault(t *testing.T) {
 	p := hubspot.Payload{Tickets: []hubspot.Ticket{{ID: "1", Properties: map[string]*string{
 		"createdate": tkStr("2026-03-14T02:30:00Z"), "hubspot_owner_id": tkStr("77"),
 	}}}, Owners: []hubspot.Owner{{ID: "77", FirstName: "Ann", LastName: "Lee"}}}
-	r := Tickets(p, nil, ticketSyncedAt)
+	r := Normalize(p, nil, ticketSyncedAt)
 	if len(r.Rows) != 1 {
 		t.Fatalf("rows = %d, want 1", len(r.Rows))
 	}
@@ -181,7 +182,7 @@ func TestTicketsNilTeamUsesDefault(t *testing.T) {
 }
 
 func TestTicketsEmptyPayload(t *testing.T) {
-	r := Tickets(hubspot.Payload{}, ticketTeam(t), ticketSyncedAt)
+	r := Normalize(hubspot.Payload{}, ticketTeam(t), ticketSyncedAt)
 	if len(r.Rows) != 0 || len(r.Excluded) != 0 || len(r.Rejected) != 0 || r.Warnings != 0 {
 		t.Errorf("empty payload gave %+v", r)
 	}
@@ -194,12 +195,12 @@ func TestTicketsWarningSamplesBounded(t *testing.T) {
 			"createdate": tkStr("Unknown"), "closed_date": tkStr("garbage"),
 		}})
 	}
-	r := Tickets(p, ticketTeam(t), ticketSyncedAt)
+	r := Normalize(p, ticketTeam(t), ticketSyncedAt)
 	if r.Warnings != 200 { // createdate and closed_date: one warning per bad value
 		t.Errorf("Warnings = %d, want 200", r.Warnings)
 	}
-	if len(r.WarningSamples) != MaxWarningSamples {
-		t.Errorf("WarningSamples = %d, want %d", len(r.WarningSamples), MaxWarningSamples)
+	if len(r.WarningSamples) != normalize.MaxWarningSamples {
+		t.Errorf("WarningSamples = %d, want %d", len(r.WarningSamples), normalize.MaxWarningSamples)
 	}
 	if len(r.Rows) != 100 {
 		t.Errorf("rows = %d, want 100: bad values never reject", len(r.Rows))
@@ -209,7 +210,7 @@ func TestTicketsWarningSamplesBounded(t *testing.T) {
 func TestTicketsDoesNotModifyPayload(t *testing.T) {
 	p := readTicketPayload(t, filepath.Join("testdata", "tickets", "keys.json"))
 	before, _ := json.Marshal(p)
-	Tickets(p, ticketTeam(t), ticketSyncedAt)
+	Normalize(p, ticketTeam(t), ticketSyncedAt)
 	after, _ := json.Marshal(p)
 	if string(before) != string(after) {
 		t.Error("Tickets modified its input")
@@ -360,7 +361,7 @@ members:
 	if err != nil {
 		b.Fatal(err)
 	}
-	if r := Tickets(p, tc, ticketSyncedAt); len(r.Rows)+len(r.Excluded) != n {
+	if r := Normalize(p, tc, ticketSyncedAt); len(r.Rows)+len(r.Excluded) != n {
 		b.Fatalf("rows %d + excluded %d != %d", len(r.Rows), len(r.Excluded), n)
 	}
 	var before, after runtime.MemStats
@@ -368,7 +369,7 @@ members:
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		Tickets(p, tc, ticketSyncedAt)
+		Normalize(p, tc, ticketSyncedAt)
 	}
 	b.StopTimer()
 	runtime.ReadMemStats(&after)
