@@ -12,15 +12,17 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"cloud.google.com/go/firestore"
 	"cloud.google.com/go/pubsub/v2"
+	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/impersonate"
 	"google.golang.org/api/option"
 	sheetsapi "google.golang.org/api/sheets/v4"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"supportsync.dev/cmd/internal/schedules"
 	"supportsync.dev/shared/bus"
@@ -307,56 +309,59 @@ func cmdCursor(ctx context.Context, args []string, getenv func(string) string, o
 	return nil
 }
 
-// peek prints the messages waiting on sub without taking them: each is nacked at once, so it
-// is redelivered (to replay) right away. It stops after limit messages or idle without one.
+// peek prints the messages waiting on sub without taking them. It pulls with unary Pull
+// calls and gives each lease back at once with ModifyAckDeadline 0, waiting for that call to be
+// answered, so the messages are offered again (to replay) the moment peek returns — a streaming
+// receive may still hold leases for a while after it stops. It stops after limit messages or
+// idle without a new one.
 func peek(ctx context.Context, c *pubsub.Client, project, sub string, limit int, idle time.Duration, out io.Writer) (int, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s := c.Subscriber(bus.SubscriptionName(project, sub))
-	s.ReceiveSettings.MaxOutstandingMessages = 10
-	var mu sync.Mutex
+	name := bus.SubscriptionName(project, sub)
 	seen := map[string]bool{}
-	last := time.Now()
-	go func() {
-		for ctx.Err() == nil {
-			time.Sleep(100 * time.Millisecond)
-			mu.Lock()
-			stop := time.Since(last) > idle || len(seen) >= limit
-			mu.Unlock()
-			if stop {
-				cancel()
+	for last := time.Now(); len(seen) < limit && time.Since(last) <= idle; {
+		pctx, cancel := context.WithTimeout(ctx, min(idle, 5*time.Second))
+		resp, err := c.SubscriptionAdminClient.Pull(pctx, &pubsubpb.PullRequest{Subscription: name, MaxMessages: 10})
+		cancel()
+		if ctx.Err() != nil {
+			return len(seen), ctx.Err()
+		}
+		if err != nil && status.Code(err) != codes.DeadlineExceeded {
+			return len(seen), fmt.Errorf("pull %s: %w", sub, err)
+		}
+		var leases []string
+		fresh := false
+		for _, rm := range resp.GetReceivedMessages() {
+			leases = append(leases, rm.GetAckId())
+			m := rm.GetMessage()
+			if seen[m.GetMessageId()] || len(seen) >= limit {
+				continue // offered again after its lease was given back
+			}
+			seen[m.GetMessageId()], fresh = true, true
+			keys := make([]string, 0, len(m.GetAttributes()))
+			for k := range m.GetAttributes() {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			var attrs []string
+			for _, k := range keys {
+				attrs = append(attrs, k+"="+m.GetAttributes()[k])
+			}
+			attempt := ""
+			if n := rm.GetDeliveryAttempt(); n > 0 {
+				attempt = fmt.Sprintf("  attempt %d", n)
+			}
+			fmt.Fprintf(out, "  %s  published %s  %d bytes  %s%s\n", m.GetMessageId(), m.GetPublishTime().AsTime().UTC().Format(time.RFC3339), len(m.GetData()), strings.Join(attrs, " "), attempt)
+		}
+		if len(leases) > 0 {
+			if err := c.SubscriptionAdminClient.ModifyAckDeadline(context.WithoutCancel(ctx), &pubsubpb.ModifyAckDeadlineRequest{
+				Subscription: name, AckIds: leases, AckDeadlineSeconds: 0}); err != nil {
+				return len(seen), fmt.Errorf("give back %d peeked message(s) on %s: %w", len(leases), sub, err)
 			}
 		}
-	}()
-	err := s.Receive(ctx, func(_ context.Context, m *pubsub.Message) {
-		defer m.Nack()
-		mu.Lock()
-		defer mu.Unlock()
-		if seen[m.ID] || len(seen) >= limit {
-			return // a redelivery of one already shown
+		if fresh {
+			last = time.Now()
+		} else {
+			time.Sleep(200 * time.Millisecond)
 		}
-		seen[m.ID] = true
-		last = time.Now()
-		keys := make([]string, 0, len(m.Attributes))
-		for k := range m.Attributes {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		var attrs []string
-		for _, k := range keys {
-			attrs = append(attrs, k+"="+m.Attributes[k])
-		}
-		attempt := ""
-		if m.DeliveryAttempt != nil {
-			attempt = fmt.Sprintf("  attempt %d", *m.DeliveryAttempt)
-		}
-		fmt.Fprintf(out, "  %s  published %s  %d bytes  %s%s\n", m.ID, m.PublishTime.UTC().Format(time.RFC3339), len(m.Data), strings.Join(attrs, " "), attempt)
-	})
-	mu.Lock()
-	n := len(seen)
-	mu.Unlock()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return n, fmt.Errorf("receive %s: %w", sub, err)
 	}
-	return n, nil
+	return len(seen), nil
 }
