@@ -1,5 +1,5 @@
-// Command benchsandbox serves the devstack's sandbox HubSpot (limits off) and a local Sheets
-// store on fixed loopback ports, so a peer script can be timed against the same data the
+// Command benchsandbox serves the devstack's sandbox HubSpot (limits off) and an in-memory
+// Sheets store on fixed loopback ports, so a peer script can be timed against the same data the
 // devstack generates (same seed, same count).
 package main
 
@@ -22,17 +22,12 @@ func main() {
 	seed := flag.Int64("seed", 1, "sandbox seed (the devstack's default is 1)")
 	hsAddr := flag.String("hubspot", "127.0.0.1:18081", "HubSpot listen address")
 	shAddr := flag.String("sheets", "127.0.0.1:18082", "Sheets listen address")
-	dir := flag.String("data", "", "Sheets data directory (required)")
 	flag.Parse()
-	if *dir == "" {
-		log.Fatal("benchsandbox: -data is required")
-	}
 	ds := hubspotfake.Generate(*seed, *n, time.Now())
 	hs := hubspotfake.New(ds, hubspotfake.WithToken("x"))
-	sh, err := sheetsfake.Open(*dir, sheetsfake.AutoCreate())
-	if err != nil {
-		log.Fatalf("benchsandbox: local sheet: %v", err)
-	}
+	// In memory: a saved snapshot would cost each write as much as the workbook is large,
+	// which the real API does not, and would penalise a client for each request it makes.
+	sh := sheetsfake.New(sheetsfake.AutoCreate())
 	go func() { log.Fatal(http.ListenAndServe(*hsAddr, hs)) }()
 	go func() { log.Fatal(http.ListenAndServe(*shAddr, clearNoop(sh))) }()
 	fmt.Printf("HUBSPOT_API_BASE_URL=http://%s HUBSPOT_TOKEN=x SHEETS_API_ENDPOINT=http://%s/\n", *hsAddr, *shAddr)
