@@ -190,6 +190,7 @@ func (s *Service) handleBatch(ctx context.Context, b *batch.Batch) (Outcome, err
 	}
 
 	syncedAt := s.now().In(s.Team.Location)
+	t0 := time.Now()
 	res, err := norm.Normalize(b.Payload, s.Team, syncedAt)
 	if err != nil {
 		return out, fmt.Errorf("%w: %w", ErrPoison, err)
@@ -204,6 +205,7 @@ func (s *Service) handleBatch(ctx context.Context, b *batch.Batch) (Outcome, err
 			"warnings", res.Warnings, "samples", res.WarningSamples)
 	}
 
+	t1 := time.Now()
 	r0, w0 := s.Sink.Requests()
 	if err := s.Sink.Ensure(ctx, s.tabs()...); refused(err) {
 		return s.refuse(ctx, out, b, err)
@@ -219,6 +221,7 @@ func (s *Service) handleBatch(ctx context.Context, b *batch.Batch) (Outcome, err
 		return out, err
 	}
 	r1, w1 := s.Sink.Requests()
+	t2 := time.Now()
 	out.Counts = state.Counts{
 		Fetched: b.Records, Inserted: up.Inserted, Updated: up.Updated, Deleted: up.Deleted,
 		Excluded: len(res.Excluded), Rejected: len(res.Rejected), Warnings: res.Warnings,
@@ -237,9 +240,11 @@ func (s *Service) handleBatch(ctx context.Context, b *batch.Batch) (Outcome, err
 		return out, err
 	}
 	out.Duplicate = !recorded
+	t3 := time.Now()
 	s.log().Info("batch landed", "event", "batch_landed", "run_id", b.RunID, "source", b.Source, "seq", b.Seq,
 		"last", b.Last, "records", b.Records, "inserted", up.Inserted, "updated", up.Updated, "deleted", up.Deleted,
-		"excluded", len(res.Excluded), "rejected", len(res.Rejected), "progress", run.Progress.Describe())
+		"excluded", len(res.Excluded), "rejected", len(res.Rejected), "progress", run.Progress.Describe(),
+		"normalize_ms", t1.Sub(t0).Milliseconds(), "sheets_ms", t2.Sub(t1).Milliseconds(), "ledger_ms", t3.Sub(t2).Milliseconds())
 	return s.maybeFinish(ctx, out, run, norm.Schema, b)
 }
 

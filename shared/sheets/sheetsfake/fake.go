@@ -164,8 +164,8 @@ func WithQuota(perMinute int) Option { return func(f *Fake) { f.quota = perMinut
 // WithClock sets the clock of the quota simulation (default time.Now).
 func WithClock(now func() time.Time) Option { return func(f *Fake) { f.now = now } }
 
-// WithDebounce sets how long after a write the exported copies are written (default 1 s; Open
-// with WithExport only).
+// WithDebounce sets how long after a write the snapshot and the exported copies are written
+// (default 1 s; Open only).
 func WithDebounce(d time.Duration) Option { return func(f *Fake) { f.debounce = d } }
 
 // Fake is the Sheets API server, an http.Handler. It is safe for concurrent use.

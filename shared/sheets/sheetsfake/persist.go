@@ -13,7 +13,7 @@ import (
 const snapshotFile = "sheetsfake.json"
 
 // Open returns a Fake whose state lives in dir: it loads dir/sheetsfake.json when present and
-// saves it after every write. With WithExport it also writes dir/<spreadsheetId>.<ext> through
+// saves it shortly after writes (WithDebounce) and on Close. With WithExport it also writes dir/<spreadsheetId>.<ext> through
 // the exporter (an .xlsx for a spreadsheet program, in the CLI's devstack) shortly after
 // writes and on Close.
 func Open(dir string, opts ...Option) (*Fake, error) {
@@ -44,15 +44,19 @@ func (f *Fake) changed(id string) {
 	if f.dir == "" {
 		return
 	}
-	if err := f.saveSnapshot(); err != nil {
-		f.saveErr = err
-	}
+	// The snapshot is saved with the export, shortly after writes and on Close, not after
+	// every write: saving the whole workbook per write made each write cost as much as the
+	// workbook is large, so a sync of many batches was quadratic in the sandbox alone (the
+	// real API has no such cost). A crash loses at most the debounce's last writes.
 	f.dirty[id] = true
 	if f.timer == nil {
 		f.timer = time.AfterFunc(f.debounce, func() {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.timer = nil
+			if err := f.saveSnapshot(); err != nil {
+				f.saveErr = err
+			}
 			f.flushExport()
 		})
 	}
