@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"time"
 
 	"supportsync.dev/shared/hubspot/hubspotfake"
@@ -29,23 +28,9 @@ func main() {
 	// which the real API does not, and would penalise a client for each request it makes.
 	sh := sheetsfake.New(sheetsfake.AutoCreate())
 	go func() { log.Fatal(http.ListenAndServe(*hsAddr, hs)) }()
-	go func() { log.Fatal(http.ListenAndServe(*shAddr, clearNoop(sh))) }()
+	go func() { log.Fatal(http.ListenAndServe(*shAddr, sh)) }()
 	fmt.Printf("HUBSPOT_API_BASE_URL=http://%s HUBSPOT_TOKEN=x SHEETS_API_ENDPOINT=http://%s/\n", *hsAddr, *shAddr)
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, os.Interrupt)
 	<-c
-}
-
-// clearNoop answers values:clear, which the local Sheets store does not implement, as done
-// without changing anything: the peer clears a tab this fresh data directory never filled, so
-// the answer is what the real API would leave.
-func clearNoop(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":clear") {
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprint(w, "{}")
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }

@@ -4,7 +4,7 @@
 // updateSheetProperties, repeatCell, updateCells, appendCells, deleteDimension,
 // insertDimension, appendDimension, updateDimensionProperties, addProtectedRange,
 // deleteProtectedRange, copyPaste; includeSpreadsheetInResponse with responseRanges and
-// responseIncludeGridData) and the values get / batchGet / update / batchUpdate / append
+// responseIncludeGridData) and the values get / batchGet / update / batchUpdate / append / clear
 // calls — with the real API's semantics: sub-requests apply in order and atomically, omitted
 // numeric fields mean 0, grids grow on append, and errors use Google's JSON error shape.
 // Fields masks are not applied (answers are a superset of what a mask keeps).
@@ -341,8 +341,12 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(tail, "values/"):
 		rng := tail[len("values/"):]
 		appendCall := strings.HasSuffix(rng, ":append") && r.Method == http.MethodPost
+		clearCall := strings.HasSuffix(rng, ":clear") && r.Method == http.MethodPost
 		if appendCall {
 			rng = strings.TrimSuffix(rng, ":append")
+		}
+		if clearCall {
+			rng = strings.TrimSuffix(rng, ":clear")
 		}
 		if rng, err = url.PathUnescape(rng); err != nil {
 			e = errorf(400, "bad range")
@@ -351,6 +355,8 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case appendCall:
 			v, e = f.valuesAppend(id, rng, r)
+		case clearCall:
+			v, e = f.valuesClear(id, rng, r)
 		case r.Method == http.MethodGet:
 			v, e = f.valuesGet(id, rng, r)
 		case r.Method == http.MethodPut:

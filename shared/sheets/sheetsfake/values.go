@@ -633,3 +633,23 @@ func (f *Fake) valuesAppend(id, rng string, r *http.Request) (any, *apiError) {
 		return res, nil
 	})
 }
+
+// valuesClear is spreadsheets.values.clear: the values (and formulas) in the range go, the
+// cells' formats stay, the grid keeps its size.
+func (f *Fake) valuesClear(id, rng string, r *http.Request) (any, *apiError) {
+	var req sheets.ClearValuesRequest
+	return f.mutate(id, r, &req, func(t *txn) (any, *apiError) {
+		p, e := t.span(rng)
+		if e != nil {
+			return nil, e
+		}
+		p.r1, p.c1 = min(p.r1, p.s.RowCount), min(p.c1, p.s.ColCount)
+		for i := p.r0; i < p.r1 && i < int64(len(p.s.Rows)); i++ {
+			for j := p.c0; j < p.c1 && j < int64(len(p.s.Rows[i])); j++ {
+				c := &p.s.Rows[i][j]
+				c.Value, c.Formula = nil, false
+			}
+		}
+		return map[string]any{"spreadsheetId": id, "clearedRange": p.String()}, nil
+	})
+}
