@@ -10,6 +10,8 @@ n=${1:-100000}
 peer=${PEER_DIR:-../shared/peers/naive-sdk}
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 tmp=$(mktemp -d)
+sb=
+trap '[ -n "$sb" ] && kill -INT "$sb" 2>/dev/null; rm -rf "$tmp"' EXIT # a failed run leaves no sandbox behind
 cd "$root"
 GOTOOLCHAIN=${GOTOOLCHAIN:-local} go build -o "$tmp/benchsandbox" ./cmd/internal/benchsandbox
 GOTOOLCHAIN=${GOTOOLCHAIN:-local} go build -o "$tmp/supportsync" ./cmd/supportsync
@@ -34,4 +36,3 @@ line=$(grep 'records/s' "$tmp/product.log" | tail -1)
 echo "supportsync: $(grep -E '^\s+fetched' "$tmp/product.log" | tail -1 | xargs);$line"
 prod_s=$(sed -n 's/.*seconds \([0-9.]*\).*/\1/p' <<<"$line")
 awk -v p="$prod_s" -v q="$peer_s" 'BEGIN { printf "supportsync %.1f s, peer %.1f s, ratio %.2f (aim: at most 0.8)\n", p, q, p / q }'
-rm -rf "$tmp"

@@ -2,6 +2,8 @@ package sheetsfake
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -69,7 +71,9 @@ func (t *txn) read(id int64, what string) (*sheet, *apiError) {
 }
 
 func decodeBody(r *http.Request, v any) *apiError {
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+	// An empty body is the empty message, as the API reads it (Google's Node client sends
+	// values.clear with none).
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return errorf(400, "Invalid JSON payload received. %v", err)
 	}
 	return nil
