@@ -441,14 +441,21 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	write(w, r, body, etagOf(body))
 }
 
-func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+// admin reports whether r carries the admin key, answering the JSON error itself when not:
+// what names the action in the 403 ("the status", "minting tokens").
+func (s *Server) admin(w http.ResponseWriter, r *http.Request, what string) bool {
 	a, code, reason := s.authorize(r)
-	if code != 0 {
+	switch {
+	case code != 0:
 		fail(w, code, reason)
-		return
+	case !a.admin:
+		fail(w, http.StatusForbidden, what+" needs the admin key")
 	}
-	if !a.admin {
-		fail(w, http.StatusForbidden, "the status needs the admin key")
+	return code == 0 && a.admin
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
+	if !s.admin(w, r, "the status") {
 		return
 	}
 	if s.o.Runs == nil {
@@ -490,13 +497,7 @@ type MintResponse struct {
 }
 
 func (s *Server) mint(w http.ResponseWriter, r *http.Request) {
-	a, code, reason := s.authorize(r)
-	if code != 0 {
-		fail(w, code, reason)
-		return
-	}
-	if !a.admin {
-		fail(w, http.StatusForbidden, "minting tokens needs the admin key")
+	if !s.admin(w, r, "minting tokens") {
 		return
 	}
 	if s.o.Signer == nil {
