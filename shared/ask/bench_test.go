@@ -8,7 +8,6 @@ import (
 
 	"supportsync.dev/shared/ask"
 	"supportsync.dev/shared/ask/geminifake"
-	"supportsync.dev/shared/widgets"
 	"supportsync.dev/shared/widgets/widgetstest"
 )
 
@@ -64,15 +63,7 @@ func scriptedSet() map[string]geminifake.Script {
 // of it spent in the tools (the widgets' own computation, as for the JSON API), the tool
 // calls and the model calls per question.
 func BenchmarkQuestion(b *testing.B) {
-	tickets, chats := widgetstest.Rows(50_000, 100_000, end, halifax, 3)
-	bl := widgets.NewBuilder("America/Halifax")
-	for _, r := range tickets {
-		bl.AddTicket(r)
-	}
-	for _, r := range chats {
-		bl.AddChat(r)
-	}
-	ds, err := widgets.Load(bl.Data(end), "bench")
+	ds, err := widgetstest.Dataset(50_000, 100_000, end, halifax, 3)
 	if err != nil {
 		b.Fatal(err)
 	}

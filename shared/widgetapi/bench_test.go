@@ -33,16 +33,7 @@ func (s staticSource) Load(context.Context) (*widgets.Dataset, widgetstore.Point
 // requests/s and p50/p99 latency.
 func BenchmarkHTTP365Days(b *testing.B) {
 	end := time.Now()
-	tickets, chats := widgetstest.Rows(200_000, 200_000, end, halifax, 1)
-	bl := widgets.NewBuilder("America/Halifax")
-	for _, r := range tickets {
-		bl.AddTicket(r)
-	}
-	for _, r := range chats {
-		bl.AddChat(r)
-	}
-	tickets, chats = nil, nil
-	ds, err := widgets.Load(bl.Data(end), "bench")
+	ds, err := widgetstest.Dataset(200_000, 200_000, end, halifax, 1)
 	if err != nil {
 		b.Fatal(err)
 	}

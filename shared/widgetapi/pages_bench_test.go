@@ -34,16 +34,7 @@ func gzipSize(b []byte) int {
 // dashboard (every widget on one page, 30 days).
 func BenchmarkWidgetPages365Days(b *testing.B) {
 	end := time.Now()
-	tickets, chats := widgetstest.Rows(200_000, 200_000, end, halifax, 1)
-	bl := widgets.NewBuilder("America/Halifax")
-	for _, r := range tickets {
-		bl.AddTicket(r)
-	}
-	for _, r := range chats {
-		bl.AddChat(r)
-	}
-	tickets, chats = nil, nil
-	ds, err := widgets.Load(bl.Data(end), "bench")
+	ds, err := widgetstest.Dataset(200_000, 200_000, end, halifax, 1)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -50,15 +50,7 @@ type env struct {
 // dataset must leave out) and returns its pointer.
 func publishRows(t *testing.T, store *widgetstore.Store, n, m int, seed uint64, readAt time.Time) widgetstore.Pointer {
 	t.Helper()
-	tickets, chats := widgetstest.Rows(n, m, time.Now(), halifax, seed)
-	b := widgets.NewBuilder("America/Halifax")
-	for _, r := range tickets {
-		b.AddTicket(r)
-	}
-	for _, r := range chats {
-		b.AddChat(r)
-	}
-	blob, err := widgets.Encode(b.Data(time.Time{}))
+	blob, err := widgets.Encode(widgetstest.Data(n, m, time.Now(), halifax, seed, time.Time{}))
 	if err != nil {
 		t.Fatal(err)
 	}

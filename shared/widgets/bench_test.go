@@ -22,16 +22,8 @@ var (
 func bigDataset(tb testing.TB) *widgets.Dataset {
 	bigOnce.Do(func() {
 		loc, _ := time.LoadLocation("America/Halifax")
-		tickets, chats := widgetstest.Rows(200_000, 200_000, bigEnd, loc, 1)
-		b := widgets.NewBuilder("America/Halifax")
-		for _, r := range tickets {
-			b.AddTicket(r)
-		}
-		for _, r := range chats {
-			b.AddChat(r)
-		}
 		var err error
-		big, err = widgets.Load(b.Data(bigEnd), "bench")
+		big, err = widgetstest.Dataset(200_000, 200_000, bigEnd, loc, 1)
 		if err != nil {
 			panic(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"supportsync.dev/shared/table"
+	"supportsync.dev/shared/widgets"
 )
 
 var (
@@ -97,4 +98,23 @@ func Rows(n, m int, end time.Time, loc *time.Location, seed uint64) (tickets, ch
 		chats[i] = row
 	}
 	return tickets, chats
+}
+
+// Data builds the widget data of Rows(n, m, end, loc, seed), as publish builds it from the
+// tabs, with the data as of asOf.
+func Data(n, m int, end time.Time, loc *time.Location, seed uint64, asOf time.Time) widgets.Data {
+	tickets, chats := Rows(n, m, end, loc, seed)
+	b := widgets.NewBuilder(loc.String())
+	for _, r := range tickets {
+		b.AddTicket(r)
+	}
+	for _, r := range chats {
+		b.AddChat(r)
+	}
+	return b.Data(asOf)
+}
+
+// Dataset is Data loaded for queries (version "bench"), as of end.
+func Dataset(n, m int, end time.Time, loc *time.Location, seed uint64) (*widgets.Dataset, error) {
+	return widgets.Load(Data(n, m, end, loc, seed, end), "bench")
 }
