@@ -17,6 +17,7 @@ locals {
     LOOKBACK_MINUTES     = tostring(var.lookback_minutes)
     FETCH_BUDGET_SECONDS = tostring(min(var.fetch_budget_seconds, var.fetch_timeout_seconds - 60))
     BATCH_RECORDS        = tostring(var.batch_records)
+    BATCH_SECONDS        = tostring(var.batch_seconds)
   }
 
   # team.yaml as a file (TEAM_CONFIG points at it), pinned to the version Terraform wrote.

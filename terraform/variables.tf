@@ -234,6 +234,17 @@ variable "batch_records" {
   }
 }
 
+variable "batch_seconds" {
+  description = "Most seconds a fetched record waits in a pending batch before it is published. Each batch costs 2-3 Sheets writes (60 a minute per service account, both sources together): keep it at 10 or more."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.batch_seconds >= 1 && var.batch_seconds <= 3600 && floor(var.batch_seconds) == var.batch_seconds
+    error_message = "batch_seconds must be a whole number between 1 and 3600."
+  }
+}
+
 variable "lease_minutes" {
   description = "Lease of a run per source in Firestore; an overlapping trigger within it is a no-op."
   type        = number

@@ -127,7 +127,7 @@ func newFetch(ctx context.Context, cfg *config.Config, log *slog.Logger, src fet
 		Source: src, Store: state.New(c.fs), Publisher: c.pub,
 		RawTopic: cfg.TopicRawBatches, SyncTopic: syncTopic,
 		Retention: cfg.Retention, Lookback: lookback, Budget: cfg.FetchBudget,
-		BatchRecords: cfg.BatchRecords, LeaseTTL: cfg.LeaseTTL, Log: log,
+		BatchRecords: cfg.BatchRecords, BatchAge: cfg.BatchAge, LeaseTTL: cfg.LeaseTTL, Log: log,
 	}}, nil
 }
 

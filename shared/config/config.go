@@ -117,6 +117,9 @@ type Config struct {
 	FetchBudget time.Duration
 	// BatchRecords is BATCH_RECORDS: the most records in one raw batch.
 	BatchRecords int
+	// BatchAge is BATCH_SECONDS: the most a fetched record waits in a pending batch before
+	// it is published.
+	BatchAge time.Duration
 	// LeaseTTL is LEASE_MINUTES: how long a run's lease lasts without renewal.
 	LeaseTTL time.Duration
 	// LogLevel is LOG_LEVEL, one of debug, info, warn, error.
@@ -282,6 +285,11 @@ var vars = []Var{
 	{Name: "LOOKBACK_MINUTES", Default: "15", Description: "Incremental runs re-read this many minutes before the cursor.", Min: 0, Max: 1440, Unit: time.Minute, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.Lookback }},
 	{Name: "FETCH_BUDGET_SECONDS", Default: "420", Description: "Seconds one fetch invocation works before it checkpoints and continues.", Min: 10, Max: 3600, Note: "below the function timeout", Unit: time.Second, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.FetchBudget }},
 	{Name: "BATCH_RECORDS", Default: "5000", Description: "Most records in one raw batch.", Min: 1, Max: 100000, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.BatchRecords }},
+	// 20 s: each batch costs process 2-3 Sheets writes and the quota is 60 writes a minute per
+	// service account, shared by both sources; a source that trickles then sends at most 3
+	// batches a minute (9 writes), so both together, with HubSpot's flushes before each
+	// rate-limit wait (at most 6 a minute), stay well under it.
+	{Name: "BATCH_SECONDS", Default: "20", Description: "Most seconds a fetched record waits in a pending batch before it is published.", Min: 1, Max: 3600, Note: "checked between pages", Unit: time.Second, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.BatchAge }},
 	{Name: "LEASE_MINUTES", Default: "30", Description: "Minutes a run's lease lasts.", Min: 1, Max: 1440, Note: "longer than FETCH_BUDGET_SECONDS", Unit: time.Minute, Functions: []string{FetchTickets, FetchChats, Process}, field: func(c *Config) any { return &c.LeaseTTL }},
 	{Name: "LOG_LEVEL", Default: "info", Description: "Log level: debug, info, warn or error.", Functions: []string{FetchTickets, FetchChats, Process, Publish, WidgetAPI}, field: func(c *Config) any { return &c.LogLevel }},
 	{Name: "WIDGETAPI_ADMIN_KEY", Description: "widgetapi admin key (at least 32 characters): Authorization: Bearer <key> reads every widget and the status and mints embed tokens.", Secret: true, RequiredBy: NeedWidgets, Functions: []string{WidgetAPI}, field: func(c *Config) any { return &c.WidgetAdminKey }},
@@ -525,6 +533,7 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	c.Lookback = l.duration("LOOKBACK_MINUTES")
 	c.FetchBudget = l.duration("FETCH_BUDGET_SECONDS")
 	c.BatchRecords = l.int("BATCH_RECORDS")
+	c.BatchAge = l.duration("BATCH_SECONDS")
 	c.LeaseTTL = l.duration("LEASE_MINUTES")
 	if c.LeaseTTL > 0 && c.FetchBudget > 0 && c.LeaseTTL <= c.FetchBudget {
 		l.bad("LEASE_MINUTES", "%s must be longer than FETCH_BUDGET_SECONDS (%s), or a working run loses its lease", c.LeaseTTL, c.FetchBudget)

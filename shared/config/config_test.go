@@ -49,6 +49,7 @@ func TestLoadDefaults(t *testing.T) {
 		Lookback:                   15 * time.Minute,
 		FetchBudget:                420 * time.Second,
 		BatchRecords:               5000,
+		BatchAge:                   20 * time.Second,
 		LeaseTTL:                   30 * time.Minute,
 		LogLevel:                   "info",
 		WidgetRefresh:              5 * time.Second, WidgetStale: 3 * time.Hour,
@@ -93,6 +94,7 @@ func TestLoadEverything(t *testing.T) {
 		"LOOKBACK_MINUTES":               " 0 ",
 		"FETCH_BUDGET_SECONDS":           "60",
 		"BATCH_RECORDS":                  "100",
+		"BATCH_SECONDS":                  "7",
 		"LEASE_MINUTES":                  "5",
 		"LOG_LEVEL":                      "WARNING",
 	}
@@ -125,6 +127,7 @@ func TestLoadEverything(t *testing.T) {
 		Lookback:                   0,
 		FetchBudget:                time.Minute,
 		BatchRecords:               100,
+		BatchAge:                   7 * time.Second,
 		LeaseTTL:                   5 * time.Minute,
 		LogLevel:                   "warn",
 		WidgetRefresh:              5 * time.Second, WidgetStale: 3 * time.Hour,
@@ -310,6 +313,7 @@ func TestLoadRanges(t *testing.T) {
 		{"LIVECHAT_LOOKBACK_HOURS", "1.5", false},
 		{"FETCH_BUDGET_SECONDS", "10", true}, {"FETCH_BUDGET_SECONDS", "9", false},
 		{"BATCH_RECORDS", "100000", true}, {"BATCH_RECORDS", "100001", false},
+		{"BATCH_SECONDS", "1", true}, {"BATCH_SECONDS", "3600", true}, {"BATCH_SECONDS", "0", false}, {"BATCH_SECONDS", "2.5", false},
 		{"LEASE_MINUTES", "8", true}, {"LEASE_MINUTES", "7", false}, // the default budget is 7 minutes
 		{"LOG_LEVEL", "Debug", true}, {"LOG_LEVEL", "error", true}, {"LOG_LEVEL", "trace", false},
 		{"HUBSPOT_API_BASE_URL", "https://api.hubapi.com", true}, {"HUBSPOT_API_BASE_URL", "api.hubapi.com", false},
@@ -352,8 +356,8 @@ func TestVars(t *testing.T) {
 	if diff := cmp.Diff(listed, read); diff != "" {
 		t.Errorf("Vars vs variables Load reads, in order (-vars +read):\n%s", diff)
 	}
-	if len(listed) != 43 {
-		t.Errorf("%d variables, want 43", len(listed))
+	if len(listed) != 44 {
+		t.Errorf("%d variables, want 44", len(listed))
 	}
 	// The defaults listed are the ones Load applies: loading them explicitly changes nothing.
 	defaults := map[string]string{}

@@ -59,6 +59,7 @@ func (c *Chats) pager(ctx context.Context, cur livechat.Cursor) (*pager[livechat
 	return &pager[livechat.Chat, livechat.Cursor]{
 		cur:  cur,
 		next: c.Client.Next,
+		wait: func(livechat.Cursor) time.Duration { return c.Client.NextWait() },
 		payload: func(recs []livechat.Chat) any {
 			return livechat.Payload{Chats: recs, Agents: agents, Bots: bots, Groups: groups}
 		},

@@ -48,6 +48,15 @@ type Stream interface {
 	Window() (from, to time.Time)
 }
 
+// Waiter is implemented by a Stream whose client paces its own requests (HubSpot's rolling
+// window, LiveChat's rate): NextWait forecasts how long that pacing would hold the next page.
+// fetch publishes its pending records before a long wait instead of after it, so process lands
+// them while the fetch waits anyway. A Stream that is not a Waiter never waits, as far as
+// fetch knows.
+type Waiter interface {
+	NextWait() time.Duration
+}
+
 // Publisher sends a message and waits until it is accepted.
 type Publisher interface {
 	Publish(ctx context.Context, topic string, data []byte, attrs map[string]string) (string, error)
@@ -67,6 +76,11 @@ type Service struct {
 	Budget time.Duration
 	// BatchRecords is the most records one raw batch carries.
 	BatchRecords int
+	// BatchAge is the most a fetched record waits in a pending batch before it is published,
+	// checked between pages; default DefaultBatchAge. A source slower than BatchRecords per
+	// BatchAge then publishes what it has every BatchAge, so process lands records as they come
+	// and the batch left when the last page arrives is small (the run's tail).
+	BatchAge time.Duration
 	LeaseTTL     time.Duration
 	// TurnGrace is how long past the budget an invocation's claim on its turn lasts: a
 	// redelivered request may take the turn over only after that (the holder crashed or was
@@ -96,6 +110,16 @@ type Result struct {
 	Records   int
 	Message   string
 }
+
+// DefaultBatchAge is BatchAge when unset (the configuration's BATCH_SECONDS default).
+const DefaultBatchAge = 20 * time.Second
+
+// idleFlushWait is the shortest wait in the client's pacing before the next page for which
+// the pending records are published first: process lands them while the fetch waits. HubSpot's
+// client waits most of its 10 s window after each burst of 100 requests; shorter waits (an
+// evenly paced client's spacing, a third of a second for LiveChat) are not worth a batch of
+// their own, which costs process a few Sheets writes.
+const idleFlushWait = time.Second
 
 // ErrBadRequest marks requests that can never succeed (acknowledge, do not retry).
 var ErrBadRequest = errors.New("bad sync request")
@@ -197,25 +221,33 @@ func (s *Service) Run(ctx context.Context, req batch.SyncRequest, since time.Tim
 	return s.fetch(ctx, res, run, holder, stream, start, reqBefore)
 }
 
-// fetch reads pages until the stream ends or the time budget is spent, publishing full
-// batches as they fill, then marks the fetch done or hands the next turn on. A page's request
-// and its retries get the budget's deadline (at least the first page of an invocation gets
-// until the turn's claim lapses, so a slow page still makes progress): on that deadline the
-// fetch checkpoints at the last full page.
+// fetch reads pages until the stream ends or the time budget is spent, publishing batches
+// as flushReason says (full ones as they fill, and smaller ones before a long rate-limit
+// wait or once the oldest pending record has waited BatchAge), then marks the fetch done or
+// hands the next turn on. A page's request and its retries get the budget's deadline (at
+// least the first page of an invocation gets until the turn's claim lapses, so a slow page
+// still makes progress): on that deadline the fetch checkpoints at the last full page.
+//
+// Publishing early changes only where batches split: records stay in order, sequence numbers
+// stay contiguous, only the batch published once the stream is done is the last, and the
+// checkpoint is still written with nothing pending.
 func (s *Service) fetch(ctx context.Context, res Result, run state.Run, holder string, stream Stream, start time.Time, reqBefore int64) (Result, error) {
 	src := s.Source.Name()
 	token, seq := run.TurnToken, run.NextSeq
 	deadline := start.Add(s.Budget)
 	pages := 0
+	var ages arrivals
 	for {
 		pageDeadline := deadline
 		if pages == 0 {
 			pageDeadline = run.TurnClaimedUntil.Add(-s.turnGrace() / 2)
 		}
 		pctx, cancel := context.WithDeadline(ctx, pageDeadline)
+		before := stream.Pending()
 		done, err := stream.Next(pctx)
 		cancel()
-		outOfTime := !s.now().Before(deadline)
+		now := s.now()
+		outOfTime := !now.Before(deadline)
 		if err != nil {
 			if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
 				return res, s.fail(ctx, run, start, err)
@@ -225,15 +257,18 @@ func (s *Service) fetch(ctx context.Context, res Result, run state.Run, holder s
 			done, outOfTime = false, true
 		} else {
 			pages++
+			ages.add(stream.Pending()-before, now)
 		}
-		// Publish full batches as they fill; the remainder when the stream ends or the time
-		// budget is used up (so the checkpoint has nothing pending); and at the end, a last
-		// batch even if it is empty, as the run's end marker.
-		for stream.Pending() >= s.batchRecords() || (done || outOfTime) && stream.Pending() > 0 || done {
-			n, err := s.publish(ctx, run, stream, seq, done, reqBefore)
+		for {
+			reason := s.flushReason(stream, &ages, done, outOfTime, now)
+			if reason == "" {
+				break
+			}
+			n, err := s.publish(ctx, run, stream, seq, done, reqBefore, reason)
 			if err != nil {
 				return res, s.fail(ctx, run, start, err)
 			}
+			ages.drop(n)
 			reqBefore = s.Source.Requests()
 			res.Batches++
 			res.Records += n
@@ -310,6 +345,13 @@ func (s *Service) batchRecords() int {
 	return 5000
 }
 
+func (s *Service) batchAge() time.Duration {
+	if s.BatchAge > 0 {
+		return s.BatchAge
+	}
+	return DefaultBatchAge
+}
+
 func (s *Service) maxBytes() int {
 	if s.MaxMessageBytes > 0 {
 		return s.MaxMessageBytes
@@ -318,8 +360,9 @@ func (s *Service) maxBytes() int {
 }
 
 // publish encodes up to BatchRecords pending records as batch seq and publishes it, halving
-// the batch until it fits the message limit. It returns how many records it carried.
-func (s *Service) publish(ctx context.Context, run state.Run, stream Stream, seq int, done bool, reqBefore int64) (int, error) {
+// the batch until it fits the message limit. It returns how many records it carried; reason
+// (why it was published) is logged.
+func (s *Service) publish(ctx context.Context, run state.Run, stream Stream, seq int, done bool, reqBefore int64, reason flushReason) (int, error) {
 	n := min(stream.Pending(), s.batchRecords())
 	from, to := stream.Window()
 	for {
@@ -352,7 +395,7 @@ func (s *Service) publish(ctx context.Context, run state.Run, stream Stream, seq
 		}
 		stream.Drop(n)
 		s.log().Debug("batch published", "event", "batch_published", "run_id", run.ID, "seq", seq,
-			"records", n, "bytes", len(data), "last", last)
+			"records", n, "bytes", len(data), "last", last, "reason", string(reason))
 		return n, nil
 	}
 }

@@ -19,21 +19,23 @@ import (
 
 func TestMain(m *testing.M) { emulatortest.Main(m) }
 
-// recorder is a Publisher that keeps what was published, per topic.
+// recorder is a Publisher that keeps what was published, and when, per topic.
 type recorder struct {
 	mu    sync.Mutex
 	msgs  map[string][][]byte
 	attrs map[string][]map[string]string
+	at    map[string][]time.Time
 }
 
 func (r *recorder) Publish(_ context.Context, topic string, data []byte, attrs map[string]string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.msgs == nil {
-		r.msgs, r.attrs = map[string][][]byte{}, map[string][]map[string]string{}
+		r.msgs, r.attrs, r.at = map[string][][]byte{}, map[string][]map[string]string{}, map[string][]time.Time{}
 	}
 	r.msgs[topic] = append(r.msgs[topic], append([]byte(nil), data...))
 	r.attrs[topic] = append(r.attrs[topic], attrs)
+	r.at[topic] = append(r.at[topic], time.Now())
 	return "id", nil
 }
 
@@ -110,14 +112,25 @@ func newService(t *testing.T, tickets int, budget time.Duration, clock *fakeCloc
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc, rec := newServiceFor(t, &Tickets{Client: c}, budget, clock.Now)
+	return svc, rec, hs
+}
+
+// newServiceFor returns a Service reading src on the Firestore emulator, on clock (time.Now
+// when nil), with batches of 250 records.
+func newServiceFor(t *testing.T, src Source, budget time.Duration, clock func() time.Time) (*Service, *recorder) {
+	t.Helper()
+	if clock == nil {
+		clock = time.Now
+	}
 	rec := &recorder{}
 	store := state.New(emulatortest.FirestoreClient(t))
-	store.Now = clock.Now
+	store.Now = clock
 	return &Service{
-		Source: &Tickets{Client: c}, Store: store, Publisher: rec, RawTopic: "raw", SyncTopic: "sync",
+		Source: src, Store: store, Publisher: rec, RawTopic: "raw", SyncTopic: "sync",
 		Retention: 365 * 24 * time.Hour, Lookback: 15 * time.Minute, Budget: budget,
-		BatchRecords: 250, LeaseTTL: 10 * time.Minute, Now: clock.Now,
-	}, rec, hs
+		BatchRecords: 250, LeaseTTL: 10 * time.Minute, Now: clock,
+	}, rec
 }
 
 // landAll records every published batch as landed, as process would between invocations.

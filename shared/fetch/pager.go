@@ -8,10 +8,11 @@ import (
 )
 
 // pager is the Stream every source uses: it holds a source cursor C, reads records R page by
-// page, and builds payloads with the reference data.
+// page, and builds payloads with the reference data. It is a Waiter when wait is set.
 type pager[R, C any] struct {
 	next    func(ctx context.Context, cur C) ([]R, C, bool, error)
 	payload func(records []R) any
+	wait    func(cur C) time.Duration // how long the client would hold the page at cur (optional)
 	cur     C
 	pending []R
 	done    bool
@@ -41,6 +42,14 @@ func (p *pager[R, C]) Next(ctx context.Context) (bool, error) {
 }
 
 func (p *pager[R, C]) Pending() int { return len(p.pending) }
+
+// NextWait implements Waiter.
+func (p *pager[R, C]) NextWait() time.Duration {
+	if p.done || p.wait == nil {
+		return 0
+	}
+	return p.wait(p.cur)
+}
 
 func (p *pager[R, C]) Payload(n int) (json.RawMessage, error) {
 	b, err := json.Marshal(p.payload(p.pending[:n]))

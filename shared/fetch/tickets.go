@@ -57,6 +57,7 @@ func (t *Tickets) pager(ctx context.Context, cur hubspot.Cursor) (*pager[hubspot
 	return &pager[hubspot.Ticket, hubspot.Cursor]{
 		cur:  cur,
 		next: t.Client.Next,
+		wait: t.Client.PageWait,
 		payload: func(recs []hubspot.Ticket) any {
 			return hubspot.Payload{Tickets: recs, Owners: owners, Pipelines: pipelines}
 		},

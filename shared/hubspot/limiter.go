@@ -63,25 +63,41 @@ func (p *pacer) hold(d time.Duration) {
 	p.mu.Unlock()
 }
 
+// earliest returns the earliest send time allowed at or after now. The caller holds p.mu.
+func (p *pacer) earliest(now time.Time) time.Time {
+	t := now
+	if p.holdUntil.After(t) {
+		t = p.holdUntil
+	}
+	if len(p.sent) == p.n {
+		if e := p.sent[p.next].Add(p.window); e.After(t) {
+			t = e
+		}
+	}
+	return t
+}
+
+// delay returns how long a request asked for at now would wait, booking nothing; 0 for a nil
+// pacer (no limit).
+func (p *pacer) delay(now time.Time) time.Duration {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return max(p.earliest(now).Sub(now), 0)
+}
+
 // reserve books the earliest send time allowed at or after now and returns it, unless that
 // time is after limit (a non-zero limit), in which case nothing is booked.
 func (p *pacer) reserve(now, limit time.Time) (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t := now
-	if p.holdUntil.After(t) {
-		t = p.holdUntil
-	}
-	full := len(p.sent) == p.n
-	if full {
-		if earliest := p.sent[p.next].Add(p.window); earliest.After(t) {
-			t = earliest
-		}
-	}
+	t := p.earliest(now)
 	if !limit.IsZero() && t.After(limit) {
 		return t, false
 	}
-	if full {
+	if len(p.sent) == p.n {
 		p.sent[p.next] = t
 		p.next = (p.next + 1) % p.n
 	} else {
@@ -111,4 +127,25 @@ func (p *pacer) wait(ctx context.Context) error {
 	}
 	// A cancelled wait keeps its booking: the pacer stays on the safe side.
 	return httpcall.Sleep(ctx, d)
+}
+
+// NextWait returns how long a request sent now would wait for the client's own pacing: the
+// search limit's when search is set, else the general limit's, a 429's hold included. It books
+// nothing, so it is only a forecast (a concurrent caller may take the slot first); 0 when the
+// request could go at once or that limit is off. A caller that has work to hand on (fetch,
+// with records pending) uses it to do that work before the wait rather than after.
+func (c *Client) NextWait(search bool) time.Duration {
+	if search {
+		return c.search.delay(time.Now())
+	}
+	return c.general.delay(time.Now())
+}
+
+// PageWait is NextWait for the request Next(cur) sends first: a search in the incremental
+// cursor's window and tie phases, a list call otherwise; 0 for a finished cursor.
+func (c *Client) PageWait(cur Cursor) time.Duration {
+	if cur.Done {
+		return 0
+	}
+	return c.NextWait(cur.Mode == ModeIncremental && (cur.Phase == phaseWindow || cur.Phase == phaseTie))
 }

@@ -91,3 +91,59 @@ func TestFakeLimiterAnswers429(t *testing.T) {
 		t.Error("the fake never rate limited an unpaced client")
 	}
 }
+
+// TestNextWaitForecastsThePacer: NextWait and PageWait say how long the next request would
+// wait in the client's pacing without booking anything: nothing while the window has room, about
+// a window once it is full (the limit's own pacer only: a full general window leaves search
+// free), nothing with the limits off, and asking does not change what the next request waits.
+func TestNextWaitForecastsThePacer(t *testing.T) {
+	const window = 600 * time.Millisecond
+	ds := hubspotfake.Generate(1, 20, now)
+	c, _ := setup(t, ds, nil, hubspot.WithLimits(5, 2), hubspot.WithLimitWindow(window))
+	full, incr := hubspot.NewFullCursor(time.Time{}), hubspot.NewIncrementalCursor(now.Add(-time.Hour), now)
+	for i := range 5 {
+		if w := c.NextWait(false); w != 0 {
+			t.Fatalf("before request %d of 5: NextWait = %s, want 0", i+1, w)
+		}
+		if _, err := c.ListTickets(context.Background(), hubspot.ListQuery{Limit: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 { // asking books nothing: the forecast stays put
+		if w := c.NextWait(false); w < window*8/10 || w > window*11/10 {
+			t.Fatalf("window full: NextWait = %s, want about %s", w, window)
+		}
+	}
+	tests := []struct {
+		name string
+		got  time.Duration
+		min  time.Duration
+		max  time.Duration
+	}{
+		{"PageWait of a full cursor (list)", c.PageWait(full), window / 2, window * 11 / 10},
+		{"PageWait of an incremental cursor (search, free)", c.PageWait(incr), 0, 0},
+		{"NextWait of a search", c.NextWait(true), 0, 0},
+		{"PageWait of a finished cursor", c.PageWait(hubspot.Cursor{Done: true}), 0, 0},
+	}
+	for _, tt := range tests {
+		if tt.got < tt.min || tt.got > tt.max {
+			t.Errorf("%s = %s, want %s..%s", tt.name, tt.got, tt.min, tt.max)
+		}
+	}
+	forecast := c.NextWait(false)
+	start := time.Now()
+	if _, err := c.ListTickets(context.Background(), hubspot.ListQuery{Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < forecast-50*time.Millisecond {
+		t.Errorf("the sixth request went after %s, before the forecast %s", took, forecast)
+	}
+
+	off, _ := setup(t, ds, nil) // setup turns the client's limits off
+	if _, err := off.ListTickets(context.Background(), hubspot.ListQuery{Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if w, p := off.NextWait(false), off.PageWait(full); w != 0 || p != 0 {
+		t.Errorf("limits off: NextWait %s, PageWait %s; want 0", w, p)
+	}
+}

@@ -178,6 +178,22 @@ func NewClient(opts ...Option) (*Client, error) {
 // Requests returns how many HTTP requests the client has sent, retries included.
 func (c *Client) Requests() int64 { return c.requests.Load() }
 
+// NextWait returns how long a request sent now would wait for the client's own pacing,
+// booking nothing (a forecast: a concurrent caller may take the slot first); 0 when it could go
+// at once or pacing is off. A caller with work to hand on (fetch, with records pending) uses it
+// to do that work before a long wait rather than after.
+func (c *Client) NextWait() time.Duration {
+	if c.limiter == nil {
+		return 0
+	}
+	// One token is one request (burst 1): the wait is the time the missing part takes to refill.
+	missing := 1 - c.limiter.Tokens()
+	if missing <= 0 {
+		return 0
+	}
+	return time.Duration(missing / float64(c.limiter.Limit()) * float64(time.Second))
+}
+
 // APIError is a failed call: a non-200 response, with the LiveChat error envelope when the
 // body had one. It never holds credentials.
 type APIError struct {

@@ -379,6 +379,33 @@ func TestPacing(t *testing.T) {
 	}
 }
 
+// TestNextWaitForecastsThePacing: NextWait is 0 while a request could go at once, about the
+// spacing of the rate right after one went, shrinking as time passes; 0 with pacing off.
+func TestNextWaitForecastsThePacing(t *testing.T) {
+	e := setup(t, 10, livechat.WithRatePerMinute(60)) // one request a second
+	if w := e.c.NextWait(); w != 0 {
+		t.Fatalf("before any request: NextWait = %s, want 0", w)
+	}
+	if _, err := e.c.Groups(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first := e.c.NextWait()
+	if first < 800*time.Millisecond || first > time.Second {
+		t.Fatalf("right after a request at 60/min: NextWait = %s, want about 1s", first)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if w := e.c.NextWait(); w >= first || w < first-400*time.Millisecond {
+		t.Errorf("200ms later: NextWait = %s, want about %s", w, first-200*time.Millisecond)
+	}
+	off := setup(t, 10)
+	if _, err := off.c.Groups(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w := off.c.NextWait(); w != 0 {
+		t.Errorf("pacing off: NextWait = %s, want 0", w)
+	}
+}
+
 func TestServerRateLimitIsRetried(t *testing.T) {
 	e := setup(t, 10, livechat.WithRetryWait(20*time.Millisecond, 50*time.Millisecond))
 	clock := time.Now()
