@@ -81,7 +81,7 @@ type Service struct {
 	// BatchAge then publishes what it has every BatchAge, so process lands records as they come
 	// and the batch left when the last page arrives is small (the run's tail).
 	BatchAge time.Duration
-	LeaseTTL     time.Duration
+	LeaseTTL time.Duration
 	// TurnGrace is how long past the budget an invocation's claim on its turn lasts: a
 	// redelivered request may take the turn over only after that (the holder crashed or was
 	// stopped at the function timeout). The first page of an invocation may run until half
