@@ -5,17 +5,28 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"supportsync.dev/shared/batch"
+	"supportsync.dev/shared/normalize"
+	"supportsync.dev/shared/state"
+	"supportsync.dev/shared/team"
 )
 
-// TestQueuedDeliveryWaitsWithoutDecodingAndGivesUp holds the turn to write as a landing batch
-// would: a second delivery waits without decoding (its bytes are not even valid), and when its
-// context ends it fails fast with ErrWriteTurn, to be retried, instead of poison.
+// TestQueuedDeliveryWaitsWithoutDecodingAndGivesUp holds both prepare slots as two batches
+// being prepared or written would: a third delivery waits without decoding (its bytes are not
+// even valid), and when its context ends it fails fast with ErrWriteTurn, to be retried,
+// instead of poison. With a slot free, the same bytes are decoded at once, the turn to write
+// being held or not: poison.
 func TestQueuedDeliveryWaitsWithoutDecodingAndGivesUp(t *testing.T) {
 	s := &Service{}
+	for range maxPrepared {
+		if err := s.takePrepareSlot(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.takeWriteTurn(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -29,10 +40,42 @@ func TestQueuedDeliveryWaitsWithoutDecodingAndGivesUp(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the wait took %s past a 100ms deadline", d)
 	}
-	s.releaseWriteTurn()
-	// With the turn free, the same bytes are decoded: poison.
+	s.releasePrepareSlot()
+	// A slot free, the turn to write still held: decoded at once, poison.
 	if _, err := s.Handle(context.Background(), []byte("not a batch"), nil); !errors.Is(err, ErrPoison) {
-		t.Errorf("free turn: err = %v, want ErrPoison", err)
+		t.Errorf("free slot: err = %v, want ErrPoison", err)
+	}
+	if n := len(s.prepareSlots); n != maxPrepared-1 {
+		t.Errorf("%d prepare slots held after a poison delivery, want %d", n, maxPrepared-1)
+	}
+}
+
+// TestPreparedBatchWaitsForTheTurnToWrite: with the turn to write held, a valid batch is
+// decoded and normalized, then waits; when its context ends it gives up with ErrWriteTurn and
+// gives its prepare slot back.
+func TestPreparedBatchWaitsForTheTurnToWrite(t *testing.T) {
+	var normalized atomic.Int32
+	n := testNormalizers()[batch.Tickets]
+	s := &Service{Team: team.Default(), Sources: map[batch.Source]Normalizer{batch.Tickets: {Schema: n.Schema,
+		Normalize: func(p json.RawMessage, tc *team.Config, at time.Time) (normalize.Result, error) {
+			normalized.Add(1)
+			return n.Normalize(p, tc, at)
+		}}}}
+	if err := s.takeWriteTurn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	data, attrs := ticketBatch(t, state.Run{ID: "r", Mode: batch.Full, Started: time.Now()}, 0, false, "1", "2")
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := s.Handle(ctx, data, attrs)
+	if !errors.Is(err, ErrWriteTurn) || errors.Is(err, ErrPoison) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want ErrWriteTurn (deadline)", err)
+	}
+	if normalized.Load() != 1 {
+		t.Errorf("normalized %d times while waiting for the turn to write, want 1", normalized.Load())
+	}
+	if n := len(s.prepareSlots); n != 0 {
+		t.Errorf("%d prepare slots still held", n)
 	}
 }
 
