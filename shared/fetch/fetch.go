@@ -114,11 +114,11 @@ type Result struct {
 // DefaultBatchAge is BatchAge when unset (the configuration's BATCH_SECONDS default).
 const DefaultBatchAge = 20 * time.Second
 
-// idleFlushWait is the shortest wait in the client's pacing before the next page for which
-// the pending records are published first: process lands them while the fetch waits. HubSpot's
-// client waits most of its 10 s window after each burst of 100 requests; shorter waits (an
-// evenly paced client's spacing, a third of a second for LiveChat) are not worth a batch of
-// their own, which costs process a few Sheets writes.
+// idleFlushWait is the shortest wait in the client's pacing, after a burst of pages, for which
+// the pending records are published first (see earlyFlush): process lands them while the
+// fetch waits. HubSpot's client waits most of its 10 s window after each burst of 100
+// requests; shorter waits (LiveChat's third of a second between requests) are not worth a
+// batch of their own, which costs process a few Sheets writes.
 const idleFlushWait = time.Second
 
 // ErrBadRequest marks requests that can never succeed (acknowledge, do not retry).
@@ -237,6 +237,7 @@ func (s *Service) fetch(ctx context.Context, res Result, run state.Run, holder s
 	deadline := start.Add(s.Budget)
 	pages := 0
 	var ages arrivals
+	lastPage, lastGap := s.now(), time.Duration(0) // when the last page came, after how long
 	for {
 		pageDeadline := deadline
 		if pages == 0 {
@@ -258,9 +259,10 @@ func (s *Service) fetch(ctx context.Context, res Result, run state.Run, holder s
 		} else {
 			pages++
 			ages.add(stream.Pending()-before, now)
+			lastPage, lastGap = now, now.Sub(lastPage)
 		}
 		for {
-			reason := s.flushReason(stream, &ages, done, outOfTime, now)
+			reason := s.flushReason(stream, &ages, done, outOfTime, now, lastGap)
 			if reason == "" {
 				break
 			}

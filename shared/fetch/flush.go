@@ -10,7 +10,7 @@ const (
 	flushFull   flushReason = "full"   // BatchRecords records are pending
 	flushEnd    flushReason = "end"    // the stream is done: the rest, then the last batch (even empty)
 	flushBudget flushReason = "budget" // the time budget is spent: the rest, before the checkpoint
-	flushIdle   flushReason = "idle"   // the client's pacing would hold the next page a while
+	flushIdle   flushReason = "idle"   // a burst of pages ended: the client's pacing holds the next one a while
 	flushAge    flushReason = "age"    // the oldest pending record has waited BatchAge
 )
 
@@ -18,7 +18,8 @@ const (
 // each one): full batches as they fill; the rest when the stream ends (and a last batch even if
 // nothing is pending, as the run's end marker) or the budget is spent (so the checkpoint has
 // nothing pending); otherwise what earlyFlush says about fewer records than a full batch.
-func (s *Service) flushReason(stream Stream, ages *arrivals, done, outOfTime bool, now time.Time) flushReason {
+// lastGap is how long the last page took to arrive after the one before it.
+func (s *Service) flushReason(stream Stream, ages *arrivals, done, outOfTime bool, now time.Time, lastGap time.Duration) flushReason {
 	switch p := stream.Pending(); {
 	case p >= s.batchRecords():
 		return flushFull
@@ -34,16 +35,20 @@ func (s *Service) flushReason(stream Stream, ages *arrivals, done, outOfTime boo
 		wait = w.NextWait()
 	}
 	oldest, _ := ages.oldest()
-	return earlyFlush(oldest, now, s.batchAge(), wait)
+	return earlyFlush(oldest, now, s.batchAge(), wait, lastGap)
 }
 
 // earlyFlush decides whether records pending since oldest (fewer than a full batch) are
-// published before the next page, which the client's pacing would hold for nextWait: yes when
-// that wait is idleFlushWait or more (process lands them meanwhile, instead of after the wait),
-// or when the oldest has waited maxAge or more.
-func earlyFlush(oldest, now time.Time, maxAge, nextWait time.Duration) flushReason {
+// published before the next page, which the client's pacing would hold for nextWait, the last
+// page having come lastGap after the one before it. Yes when a burst of pages has ended: the
+// wait is idleFlushWait or more and at least twice lastGap (process lands them meanwhile,
+// instead of after the wait). A client that spaces every request (a limit below a request a
+// second) holds each page about as long as the last took: flushing before each wait would make
+// a batch of every page, each costing Sheets writes, so its records go by size or by age. And
+// yes when the oldest has waited maxAge or more.
+func earlyFlush(oldest, now time.Time, maxAge, nextWait, lastGap time.Duration) flushReason {
 	switch {
-	case nextWait >= idleFlushWait:
+	case nextWait >= idleFlushWait && nextWait >= 2*lastGap:
 		return flushIdle
 	case !oldest.IsZero() && now.Sub(oldest) >= maxAge:
 		return flushAge

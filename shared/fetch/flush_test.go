@@ -23,21 +23,25 @@ func TestEarlyFlush(t *testing.T) {
 		oldest   time.Time
 		maxAge   time.Duration
 		nextWait time.Duration
+		lastGap  time.Duration
 		want     flushReason
 	}{
-		{"fresh records, no wait", now.Add(-time.Second), 20 * time.Second, 0, ""},
-		{"LiveChat's spacing is too short to flush for", now.Add(-time.Second), 20 * time.Second, 333 * time.Millisecond, ""},
-		{"just under the idle threshold", now, 20 * time.Second, idleFlushWait - time.Millisecond, ""},
-		{"a wait of the idle threshold", now, 20 * time.Second, idleFlushWait, flushIdle},
-		{"HubSpot's window after a burst", now, 20 * time.Second, 9 * time.Second, flushIdle},
-		{"oldest just under the age", now.Add(-20*time.Second + time.Millisecond), 20 * time.Second, 0, ""},
-		{"oldest at the age", now.Add(-20 * time.Second), 20 * time.Second, 0, flushAge},
-		{"oldest past the age", now.Add(-time.Minute), 20 * time.Second, 0, flushAge},
-		{"both: the wait says why", now.Add(-time.Minute), 20 * time.Second, 5 * time.Second, flushIdle},
-		{"nothing pending", time.Time{}, 20 * time.Second, 0, ""},
+		{"fresh records, no wait", now.Add(-time.Second), 20 * time.Second, 0, 10 * time.Millisecond, ""},
+		{"LiveChat's spacing is too short to flush for", now.Add(-time.Second), 20 * time.Second, 300 * time.Millisecond, 330 * time.Millisecond, ""},
+		{"just under the idle threshold", now, 20 * time.Second, idleFlushWait - time.Millisecond, 10 * time.Millisecond, ""},
+		{"a wait of the idle threshold after a burst", now, 20 * time.Second, idleFlushWait, 10 * time.Millisecond, flushIdle},
+		{"HubSpot's window after a burst", now, 20 * time.Second, 9 * time.Second, 15 * time.Millisecond, flushIdle},
+		{"the first page after the wait, then the wait again", now, 20 * time.Second, 9 * time.Second, 9 * time.Second, ""},
+		{"every page spaced 2 s (a limit below 1/s)", now.Add(-4 * time.Second), 20 * time.Second, 1900 * time.Millisecond, 2 * time.Second, ""},
+		{"a wait just twice the last gap", now, 20 * time.Second, 2 * time.Second, time.Second, flushIdle},
+		{"oldest just under the age", now.Add(-20*time.Second + time.Millisecond), 20 * time.Second, 0, 0, ""},
+		{"oldest at the age", now.Add(-20 * time.Second), 20 * time.Second, 0, 0, flushAge},
+		{"oldest past the age, every page spaced", now.Add(-time.Minute), 20 * time.Second, 2 * time.Second, 2 * time.Second, flushAge},
+		{"both: the wait says why", now.Add(-time.Minute), 20 * time.Second, 5 * time.Second, 0, flushIdle},
+		{"nothing pending", time.Time{}, 20 * time.Second, 0, 0, ""},
 	}
 	for _, tt := range tests {
-		if got := earlyFlush(tt.oldest, now, tt.maxAge, tt.nextWait); got != tt.want {
+		if got := earlyFlush(tt.oldest, now, tt.maxAge, tt.nextWait, tt.lastGap); got != tt.want {
 			t.Errorf("%s: earlyFlush = %q, want %q", tt.name, got, tt.want)
 		}
 	}
@@ -267,5 +271,33 @@ func TestSlowSourceFlushesByAge(t *testing.T) {
 	}
 	if len(bs) < 3 {
 		t.Errorf("%d batches for %d records over %d pages: no flush by age", len(bs), len(seen), c.Requests())
+	}
+}
+
+// TestSpacedPacingDoesNotMakeABatchPerPage paces the client at one request per 1.15 s (a limit
+// below a request a second): every page waits about as long as the last one took, so none of
+// those waits ends a burst, and the run's pages make one batch instead of one batch per page.
+func TestSpacedPacingDoesNotMakeABatchPerPage(t *testing.T) {
+	const tickets = 300
+	hs := hubspotfake.NewTestServer(hubspotfake.Generate(3, tickets, time.Now()), hubspotfake.WithToken("tok"))
+	t.Cleanup(hs.Close)
+	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken("tok"),
+		hubspot.WithLimits(1, 0), hubspot.WithLimitWindow(1100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, rec := newServiceFor(t, &Tickets{Client: c}, time.Hour, nil)
+	svc.BatchRecords = 5000
+	svc.Retention = 50 * 365 * 24 * time.Hour
+	res, err := svc.Run(context.Background(), batch.SyncRequest{Mode: batch.Full, RunID: "spaced"}, time.Time{})
+	if err != nil || !res.Done {
+		t.Fatalf("run = %+v, %v", res, err)
+	}
+	bs := rec.batches(t)
+	if seen := checkRun(t, bs, ticketIDs(t)); len(seen) != tickets {
+		t.Fatalf("%d tickets published, want %d", len(seen), tickets)
+	}
+	if len(bs) != 1 {
+		t.Errorf("%d batches for %d pages spaced by the pacing, want 1", len(bs), tickets/100)
 	}
 }
