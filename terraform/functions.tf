@@ -183,7 +183,8 @@ module "process" {
     SPREADSHEET_ID       = var.spreadsheet_id
     TOPIC_RUNS_COMPLETED = google_pubsub_topic.this["runs-completed"].name
     # The Go runtime collects harder near this, well inside the 1Gi instance (a 5,000-record
-    # batch peaks at about 230-300 MiB), instead of letting the heap grow into an OOM kill.
+    # batch written while the next is decoded peaks at about 310-330 MiB), instead of letting
+    # the heap grow into an OOM kill.
     GOMEMLIMIT = "768MiB"
   })
   secret_files = local.team_file

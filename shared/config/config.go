@@ -285,10 +285,11 @@ var vars = []Var{
 	{Name: "LOOKBACK_MINUTES", Default: "15", Description: "Incremental runs re-read this many minutes before the cursor.", Min: 0, Max: 1440, Unit: time.Minute, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.Lookback }},
 	{Name: "FETCH_BUDGET_SECONDS", Default: "420", Description: "Seconds one fetch invocation works before it checkpoints and continues.", Min: 10, Max: 3600, Note: "below the function timeout", Unit: time.Second, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.FetchBudget }},
 	{Name: "BATCH_RECORDS", Default: "5000", Description: "Most records in one raw batch.", Min: 1, Max: 100000, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.BatchRecords }},
-	// 20 s: each batch costs process 2-3 Sheets writes and the quota is 60 writes a minute per
-	// service account, shared by both sources; a source that trickles then sends at most 3
-	// batches a minute (9 writes), so both together, with HubSpot's flushes before each
-	// rate-limit wait (at most 6 a minute), stay well under it.
+	// 20 s: each batch costs process 2-3 Sheets writes, and the quota is 60 writes a minute per
+	// service account, shared by both sources. A source slower than BATCH_RECORDS per 20 s then
+	// sends at most 3 batches a minute by age (at most 9 writes), so a trickle from both stays
+	// far below the quota, with room for full batches, finishing and retries. (HubSpot at its
+	// limits flushes at the end of each 10 s burst instead, one batch more per window.)
 	{Name: "BATCH_SECONDS", Default: "20", Description: "Most seconds a fetched record waits in a pending batch before it is published.", Min: 1, Max: 3600, Note: "checked between pages", Unit: time.Second, Functions: []string{FetchTickets, FetchChats}, field: func(c *Config) any { return &c.BatchAge }},
 	{Name: "LEASE_MINUTES", Default: "30", Description: "Minutes a run's lease lasts.", Min: 1, Max: 1440, Note: "longer than FETCH_BUDGET_SECONDS", Unit: time.Minute, Functions: []string{FetchTickets, FetchChats, Process}, field: func(c *Config) any { return &c.LeaseTTL }},
 	{Name: "LOG_LEVEL", Default: "info", Description: "Log level: debug, info, warn or error.", Functions: []string{FetchTickets, FetchChats, Process, Publish, WidgetAPI}, field: func(c *Config) any { return &c.LogLevel }},
