@@ -199,7 +199,8 @@ type prepared struct {
 }
 
 // prepare decodes a batch and normalizes its records; it touches neither the sheet nor the
-// ledger, so it runs outside the turn to write. An error wraps ErrPoison.
+// ledger, so it runs outside the turn to write (the rows' Synced At is stamped here, up to one
+// other batch's write before they land). An error wraps ErrPoison.
 func (s *Service) prepare(data []byte) (*prepared, error) {
 	max := s.MaxBatchBytes
 	if max <= 0 {
