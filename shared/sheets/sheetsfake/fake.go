@@ -66,27 +66,46 @@ type sheet struct {
 	Rows     [][]Cell `json:"rows,omitempty"`
 	// Protected are the tab's protected ranges (see protect.go).
 	Protected []protection `json:"protected,omitempty"`
+
+	// owned, in a transaction's copy, holds the rows (by their first cell) the copy may write
+	// in place; the others are shared with the committed tab and are copied before a write.
+	// nil (a committed tab, written only under the Fake's lock) means every row.
+	owned map[*Cell]bool
 }
 
+// clone returns a copy a transaction may change: the rows are shared until written (row), so
+// a request costs what it touches, not what the tab holds, as with the real API.
 func (s *sheet) clone() *sheet {
 	c := *s
 	c.Protected = append([]protection(nil), s.Protected...)
-	c.Rows = make([][]Cell, len(s.Rows))
-	for i, r := range s.Rows {
-		c.Rows[i] = append([]Cell(nil), r...)
-	}
+	c.Rows = append([][]Cell(nil), s.Rows...)
+	c.owned = map[*Cell]bool{}
 	return &c
 }
 
-// cell returns a pointer to the stored cell at (r, c), growing the storage.
-func (s *sheet) cell(r, c int64) *Cell {
+// row returns the stored row r, growing the storage, ready to be written in place.
+func (s *sheet) row(r int64) []Cell {
 	for int64(len(s.Rows)) <= r {
 		s.Rows = append(s.Rows, nil)
 	}
 	row := s.Rows[r]
-	if int64(len(row)) <= c {
-		row = append(row, make([]Cell, c+1-int64(len(row)))...)
+	if s.owned != nil && len(row) > 0 && !s.owned[&row[0]] {
+		row = append(make([]Cell, 0, len(row)), row...)
 		s.Rows[r] = row
+		s.owned[&row[0]] = true
+	}
+	return row
+}
+
+// cell returns a pointer to the stored cell at (r, c), growing the storage.
+func (s *sheet) cell(r, c int64) *Cell {
+	row := s.row(r)
+	if int64(len(row)) <= c {
+		row = append(row[:len(row):len(row)], make([]Cell, c+1-int64(len(row)))...)
+		s.Rows[r] = row
+		if s.owned != nil {
+			s.owned[&row[0]] = true
+		}
 	}
 	return &row[c]
 }

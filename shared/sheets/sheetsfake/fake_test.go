@@ -3,6 +3,7 @@ package sheetsfake_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -171,5 +172,38 @@ func TestOpenPersistsAndExports(t *testing.T) {
 	d, err := again.Display("book", "Sheet1")
 	if err != nil || len(d) != 1 || d[0][1] != "2026-03-01 12:00:00" {
 		t.Errorf("after reopening: %v, %v", d, err)
+	}
+}
+
+// TestFailedBatchLeavesRowsUnchanged: a transaction shares the tab's rows until it writes them;
+// a batch that writes existing cells (values, formats, columns deleted or inserted) and then
+// fails leaves every row as it was.
+func TestFailedBatchLeavesRowsUnchanged(t *testing.T) {
+	bad := &sheets.Request{DeleteDimension: &sheets.DeleteDimensionRequest{Range: &sheets.DimensionRange{SheetId: 999, Dimension: "ROWS", EndIndex: 1}}}
+	tests := map[string]*sheets.Request{
+		"updateCells": {UpdateCells: &sheets.UpdateCellsRequest{Start: &sheets.GridCoordinate{RowIndex: 1}, Fields: "userEnteredValue",
+			Rows: []*sheets.RowData{{Values: []*sheets.CellData{{UserEnteredValue: &sheets.ExtendedValue{StringValue: str("x")}}}}}}},
+		"repeatCell": {RepeatCell: &sheets.RepeatCellRequest{Range: &sheets.GridRange{StartRowIndex: 0, EndRowIndex: 3},
+			Cell: &sheets.CellData{UserEnteredValue: &sheets.ExtendedValue{StringValue: str("y")}}, Fields: "userEnteredValue"}},
+		"delete a column": {DeleteDimension: &sheets.DeleteDimensionRequest{Range: &sheets.DimensionRange{Dimension: "COLUMNS", StartIndex: 0, EndIndex: 1}}},
+		"insert a column": {InsertDimension: &sheets.InsertDimensionRequest{Range: &sheets.DimensionRange{Dimension: "COLUMNS", StartIndex: 1, EndIndex: 2}}},
+	}
+	for name, req := range tests {
+		t.Run(name, func(t *testing.T) {
+			srv := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("s"))
+			defer srv.Close()
+			for _, a1 := range []string{"A1", "B1", "C1", "A2", "B2", "C2", "A3", "B3", "C3"} {
+				srv.SetCell("s", "Sheet1", a1, "v"+a1)
+			}
+			before, _ := srv.Display("s", "Sheet1")
+			_, err := client(t, srv).Spreadsheets.BatchUpdate("s", &sheets.BatchUpdateSpreadsheetRequest{Requests: []*sheets.Request{req, bad}}).Do()
+			var ge *googleapi.Error
+			if !errors.As(err, &ge) || ge.Code != 400 {
+				t.Fatalf("err = %v, want a 400", err)
+			}
+			if after, _ := srv.Display("s", "Sheet1"); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("Sheet1 = %q after a failed batch, want %q", after, before)
+			}
+		})
 	}
 }
