@@ -69,7 +69,7 @@ func TestListTicketsPaging(t *testing.T) {
 	if diff := cmp.Diff(ids(ds.Tickets), ids(got)); diff != "" {
 		t.Errorf("ids (-want +got):\n%s", diff)
 	}
-	if n := ts.Count(hubspotfake.EndpointList); n != 3 {
+	if n := ts.Requests(hubspotfake.EndpointList); n != 3 {
 		t.Errorf("list requests = %d, want 3", n)
 	}
 	for _, k := range hubspot.TicketProperties {
@@ -223,7 +223,7 @@ func TestIncrementalCursorPastSearchCap(t *testing.T) {
 			if cur.Fetched != len(got) || cur.Total != len(want) {
 				t.Errorf("cursor fetched=%d total=%d, want %d and %d", cur.Fetched, cur.Total, len(got), len(want))
 			}
-			t.Logf("%d tickets in %d search requests, %d restarts", len(got), ts.Count(hubspotfake.EndpointSearch), cur.Restarts)
+			t.Logf("%d tickets in %d search requests, %d restarts", len(got), ts.Requests(hubspotfake.EndpointSearch), cur.Restarts)
 		})
 	}
 }
@@ -292,7 +292,7 @@ func TestFullCursor(t *testing.T) {
 	if diff := cmp.Diff(want, ids(got)); diff != "" {
 		t.Errorf("ids (-want +got):\n%.2000s", diff)
 	}
-	if n := ts.Count(hubspotfake.EndpointList); n != 13 {
+	if n := ts.Requests(hubspotfake.EndpointList); n != 13 {
 		t.Errorf("list requests = %d, want 13", n)
 	}
 }
@@ -354,7 +354,7 @@ func TestOwnersActiveAndArchived(t *testing.T) {
 		t.Errorf("paged owners (-want +got):\n%.1000s", diff)
 	}
 	// 3 active pages + 2 archived pages, plus the first call's 2.
-	if n := ts.Count(hubspotfake.EndpointOwners); n != 7 {
+	if n := ts.Requests(hubspotfake.EndpointOwners); n != 7 {
 		t.Errorf("owner requests = %d, want 7", n)
 	}
 	if err := c.Check(context.Background()); err != nil {

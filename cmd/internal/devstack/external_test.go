@@ -45,7 +45,7 @@ func TestGivenServersReplaceTheSandbox(t *testing.T) {
 	if len(rows)-1 != c.Fetched-c.Rejected || c.Excluded != 0 || c.Fetched == 0 {
 		t.Fatalf("%d rows in the given sheet; counts %+v", len(rows)-1, c)
 	}
-	if hs.Requests() == 0 {
+	if hs.Requests("") == 0 {
 		t.Fatal("the given HubSpot was not called")
 	}
 }

@@ -11,9 +11,10 @@
 //
 // Test hooks read a tab as typed cells or display strings, type into cells like a user,
 // play people editing between a client's requests (OnRequest with SortRows, InsertRows,
-// DeleteRows, InsertColumns — stopped by protected ranges unless done as the Owner), inject
-// 429 / 5xx faults, including a request applied and then answered 500 (FailAfterApply),
-// simulate the per-minute write quota and count requests. Open keeps the state in a
+// DeleteRows, InsertColumns — stopped by protected ranges unless done as the Owner) and
+// simulate the per-minute write quota. Faults and request counts are a fakeapi.Control's
+// (Inject, Requests): a Status fault answers Google's error JSON, and an AfterApply fault
+// applies a write, then answers its error. Open keeps the state in a
 // directory (a JSON snapshot, plus a copy of each spreadsheet written by an exporter: the
 // CLI's devstack writes .xlsx files).
 package sheetsfake
@@ -29,6 +30,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"supportsync.dev/shared/fakeapi"
 )
 
 // NumberFormat is a cell's number format, as in the API (type DATE_TIME, NUMBER, TEXT, …).
@@ -168,22 +171,29 @@ func WithClock(now func() time.Time) Option { return func(f *Fake) { f.now = now
 // (default 1 s; Open only).
 func WithDebounce(d time.Duration) Option { return func(f *Fake) { f.debounce = d } }
 
-// Fake is the Sheets API server, an http.Handler. It is safe for concurrent use.
+// The names a Fake gives requests, for Requests and fakeapi.Fault.Match: every request is
+// named Reads (a GET) or Writes (any other method), and by its API method
+// ("spreadsheets.get", "spreadsheets.values.append", …; see Call.Method).
+const (
+	Reads  = "read"
+	Writes = "write"
+)
+
+// Fake is the Sheets API server, an http.Handler. It is safe for concurrent use. Its
+// fakeapi.Control takes injected faults and counts requests by the names above.
 type Fake struct {
+	fakeapi.Control
+
 	mu         sync.Mutex
 	books      map[string]*book
 	autoCreate bool
 	tz         string
-	faults     []int
-	applied    []int // write faults answered after the request was applied
 	hook       func(Call)
 	calls      atomic.Int64
 	nextProtID int64
 	quota      int
 	now        func() time.Time
 	used       map[string][]time.Time // quota window per client and kind
-
-	reads, writes atomic.Int64
 
 	// persistence (Open)
 	dir       string
@@ -231,22 +241,30 @@ func (s *Server) Close() error {
 	return s.Fake.Close()
 }
 
-// Fail makes the next n requests fail with the HTTP status code: 429 answers
-// RESOURCE_EXHAUSTED, 500 INTERNAL, 503 UNAVAILABLE, like the real API.
-func (f *Fake) Fail(n, code int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.faults = append(f.faults, code)
+// Inject queues a fault (fakeapi.Control.Inject). An AfterApply fault without a Match
+// waits for the next write: a read changes nothing to apply.
+func (f *Fake) Inject(ft fakeapi.Fault) {
+	if ft.Answer == fakeapi.AfterApply && ft.Match == "" {
+		ft.Match = Writes
 	}
+	f.Control.Inject(ft)
 }
 
-// Requests returns how many read (GET) and write requests the Fake has received, failed ones
-// included.
-func (f *Fake) Requests() (reads, writes int64) { return f.reads.Load(), f.writes.Load() }
-
-// ResetRequests sets the request counters to zero.
-func (f *Fake) ResetRequests() { f.reads.Store(0); f.writes.Store(0) }
+// writeFault answers an injected fault's status in Google's JSON error shape; a 429 is the
+// write quota's, with Retry-After.
+func (f *Fake) writeFault(w http.ResponseWriter, ft fakeapi.Fault) {
+	e := errorf(ft.Code, "injected fault")
+	switch {
+	case ft.Code == http.StatusTooManyRequests:
+		e = errorf(429, "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user' of service 'sheets.googleapis.com' (injected)")
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "1")
+		}
+	case ft.Answer == fakeapi.AfterApply:
+		e = errorf(ft.Code, "injected fault after the request was applied")
+	}
+	writeErr(w, e)
+}
 
 // apiError is an error answered in Google's JSON shape.
 type apiError struct {
@@ -296,12 +314,18 @@ const prefix = "/v4/spreadsheets/"
 // ServeHTTP answers one Sheets API request.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	read := r.Method == http.MethodGet
-	if read {
-		f.reads.Add(1)
-	} else {
-		f.writes.Add(1)
-	}
 	f.runHook(r, read)
+	class := Writes
+	if read {
+		class = Reads
+	}
+	f.Serve(w, r, []string{class, methodOf(r)}, f.writeFault, func(w http.ResponseWriter, r *http.Request) {
+		f.serve(w, r, read)
+	})
+}
+
+// serve answers a request as the API does.
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request, read bool) {
 	if e := f.admit(r, read); e != nil {
 		if e.Code == 429 {
 			w.Header().Set("Retry-After", "1")
@@ -371,25 +395,13 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, e)
 		return
 	}
-	if code := f.appliedFault(read); code != 0 {
-		writeErr(w, errorf(code, "injected fault after the request was applied"))
-		return
-	}
 	writeJSON(w, http.StatusOK, v)
 }
 
-// admit applies injected faults and the quota.
+// admit applies the quota.
 func (f *Fake) admit(r *http.Request, read bool) *apiError {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.faults) > 0 {
-		code := f.faults[0]
-		f.faults = f.faults[1:]
-		if code == 429 {
-			return errorf(429, "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user' of service 'sheets.googleapis.com' (injected)")
-		}
-		return errorf(code, "injected fault")
-	}
 	if f.quota <= 0 {
 		return nil
 	}

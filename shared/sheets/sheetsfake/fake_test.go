@@ -10,6 +10,7 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/api/sheets/v4"
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/sheets/sheetsfake"
 )
 
@@ -96,7 +97,7 @@ func TestFaultsAndQuota(t *testing.T) {
 	srv := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("s"), sheetsfake.WithQuota(2), sheetsfake.WithClock(func() time.Time { return now }))
 	defer srv.Close()
 	svc := client(t, srv)
-	srv.Fail(1, 503)
+	srv.Inject(fakeapi.Fault{Code: 503})
 	_, err := svc.Spreadsheets.Get("s").Do()
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) || ge.Code != 503 {
@@ -119,7 +120,7 @@ func TestFaultsAndQuota(t *testing.T) {
 	if err := write(); err != nil {
 		t.Fatalf("write after the minute: %v", err)
 	}
-	if r, w := srv.Requests(); r != 1 || w != 4 {
+	if r, w := srv.Requests(sheetsfake.Reads), srv.Requests(sheetsfake.Writes); r != 1 || w != 4 {
 		t.Errorf("counted %d reads, %d writes; want 1, 4", r, w)
 	}
 }
