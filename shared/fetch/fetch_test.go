@@ -105,7 +105,7 @@ func (c *fakeClock) Now() time.Time {
 
 func newService(t *testing.T, tickets int, budget time.Duration, clock *fakeClock) (*Service, *recorder, *hubspotfake.TestServer) {
 	t.Helper()
-	hs := hubspotfake.NewTestServer(hubspotfake.Generate(3, tickets, time.Now()), hubspotfake.WithToken("tok"))
+	hs := hubspotfake.NewTestServer(hubspotfake.Fixture(3, tickets, time.Now()), hubspotfake.WithToken("tok"))
 	t.Cleanup(hs.Close)
 	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken("tok"), hubspot.WithLimits(0, 0))
 	if err != nil {

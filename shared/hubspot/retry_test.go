@@ -39,7 +39,7 @@ func TestRetriedFaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ds := hubspotfake.Generate(1, 150, now)
+			ds := hubspotfake.Fixture(1, 150, now)
 			c, ts := setup(t, ds, []hubspotfake.Option{hubspotfake.WithLimitWindow(50 * time.Millisecond)},
 				hubspot.WithLimitWindow(50*time.Millisecond),
 				hubspot.WithHTTPClient(&http.Client{Timeout: 150 * time.Millisecond}))
@@ -83,7 +83,7 @@ func TestNotRetried(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, ts := setup(t, hubspotfake.Generate(1, 5, now), nil, hubspot.WithToken(tt.token))
+			c, ts := setup(t, hubspotfake.Fixture(1, 5, now), nil, hubspot.WithToken(tt.token))
 			if tt.fault != nil {
 				ts.Inject(*tt.fault)
 			}
@@ -127,7 +127,7 @@ func TestRetriesExhausted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, ts := setup(t, hubspotfake.Generate(1, 5, now), nil, hubspot.WithMaxAttempts(3))
+			c, ts := setup(t, hubspotfake.Fixture(1, 5, now), nil, hubspot.WithMaxAttempts(3))
 			tt.fault.Times = 10
 			ts.Inject(tt.fault)
 			_, err := c.Pipelines(context.Background())
@@ -153,7 +153,7 @@ func TestContextEndsRetriesPromptly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, ts := setup(t, hubspotfake.Generate(1, 5, now), nil)
+			c, ts := setup(t, hubspotfake.Fixture(1, 5, now), nil)
 			ts.Inject(tt.fault)
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"supportsync.dev/cmd/internal/sandboxdata"
 	"supportsync.dev/shared/hubspot/hubspotfake"
 	"supportsync.dev/shared/livechat/livechatfake"
 	"supportsync.dev/shared/sheets/sheetsfake"
@@ -83,7 +84,7 @@ func (sb *Sandbox) Close() {
 func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sandbox, error) {
 	sb := &Sandbox{}
 	if env["HUBSPOT_API_BASE_URL"] == "" {
-		sb.Tickets = hubspotfake.Generate(opts.Seed, opts.SandboxTickets, time.Now())
+		sb.Tickets = sandboxdata.Tickets(opts.Seed, opts.SandboxTickets, time.Now())
 		hopts := []hubspotfake.Option{hubspotfake.WithToken(SandboxToken)}
 		if opts.SandboxLimits {
 			hopts = append(hopts, hubspotfake.WithLimits(100, 5))
