@@ -14,9 +14,8 @@
 // DeleteRows, InsertColumns — stopped by protected ranges unless done as the Owner) and
 // simulate the per-minute write quota. Faults and request counts are a fakeapi.Control's
 // (Inject, Requests): a Status fault answers Google's error JSON, and an AfterApply fault
-// applies a write, then answers its error. Open keeps the state in a
-// directory (a JSON snapshot, plus a copy of each spreadsheet written by an exporter: the
-// CLI's devstack writes .xlsx files).
+// applies a write, then answers its error. Snapshot, Restore, Tabs and WithOnChange let a
+// store keep the state (the CLI's devstack saves a JSON snapshot and an .xlsx per spreadsheet).
 package sheetsfake
 
 import (
@@ -167,10 +166,6 @@ func WithQuota(perMinute int) Option { return func(f *Fake) { f.quota = perMinut
 // WithClock sets the clock of the quota simulation (default time.Now).
 func WithClock(now func() time.Time) Option { return func(f *Fake) { f.now = now } }
 
-// WithDebounce sets how long after a write the snapshot and the exported copies are written
-// (default 1 s; Open only).
-func WithDebounce(d time.Duration) Option { return func(f *Fake) { f.debounce = d } }
-
 // The names a Fake gives requests, for Requests and fakeapi.Fault.Match: every request is
 // named Reads (a GET) or Writes (any other method), and by its API method
 // ("spreadsheets.get", "spreadsheets.values.append", …; see Call.Method).
@@ -194,21 +189,12 @@ type Fake struct {
 	quota      int
 	now        func() time.Time
 	used       map[string][]time.Time // quota window per client and kind
-
-	// persistence (Open)
-	dir       string
-	export    Exporter
-	exportExt string
-	debounce  time.Duration
-	dirty     map[string]bool
-	timer     *time.Timer
-	saveErr   error
+	onChange   func(spreadsheetID string)
 }
 
 // New returns an in-memory Fake.
 func New(opts ...Option) *Fake {
-	f := &Fake{books: map[string]*book{}, tz: "America/Halifax", now: time.Now, used: map[string][]time.Time{},
-		debounce: time.Second, dirty: map[string]bool{}}
+	f := &Fake{books: map[string]*book{}, tz: "America/Halifax", now: time.Now, used: map[string][]time.Time{}}
 	for _, o := range opts {
 		o(f)
 	}
@@ -235,11 +221,8 @@ func NewServer(opts ...Option) *Server {
 	return &Server{Fake: f, URL: hs.URL, hs: hs}
 }
 
-// Close stops the server and closes the Fake.
-func (s *Server) Close() error {
-	s.hs.Close()
-	return s.Fake.Close()
-}
+// Close stops the server.
+func (s *Server) Close() { s.hs.Close() }
 
 // Inject queues a fault (fakeapi.Control.Inject). An AfterApply fault without a Match
 // waits for the next write: a read changes nothing to apply.
@@ -653,7 +636,7 @@ func newSheetID(b *book) int64 {
 	}
 }
 
-// Serve starts an existing Fake (from Open, say) on a local port.
+// Serve starts an existing Fake on a local port.
 func Serve(f *Fake) *Server {
 	hs := httptest.NewServer(f)
 	return &Server{Fake: f, URL: hs.URL, hs: hs}
