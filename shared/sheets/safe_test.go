@@ -384,8 +384,8 @@ func TestWriteAppliedThen500IsNotResent(t *testing.T) {
 	if got := display(t, srv, "T"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("sheet %q, want %q", got, want)
 	}
-	if writes != 2 {
-		t.Errorf("%d write requests, want 2 (the applied write is never resent)", writes)
+	if writes != 4 {
+		t.Errorf("%d write requests, want 4: protect, the update (applied, answered 500, never resent), the append of b and its formats", writes)
 	}
 }
 

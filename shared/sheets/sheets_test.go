@@ -399,8 +399,8 @@ func TestRetriesQuotaAndServerErrors(t *testing.T) {
 			if _, err := sink.Upsert(ctx, small, []table.Row{row("a", "A", "2026-01-01 00:00:00", 1, true)}, nil); err != nil {
 				t.Fatal(err)
 			}
-			if r, w := sink.Requests(); r-r0 != 1 || w-w0 != 4 {
-				t.Errorf("counted %d reads, %d writes; want 1, 4 (protect twice retried, write)", r-r0, w-w0)
+			if r, w := sink.Requests(); r-r0 != 1 || w-w0 != 5 {
+				t.Errorf("counted %d reads, %d writes; want 1, 5 (protect twice retried, append, formats)", r-r0, w-w0)
 			}
 		})
 	}
@@ -460,12 +460,13 @@ func TestTenThousandRowsRequests(t *testing.T) {
 		opts                  []sheets.Option
 		wantReads, wantWrites int64
 	}{
-		// About 1.3 KB of JSON per Tickets row (formats only on date-time cells): 10,000 rows
-		// are ~13 MB, over the API's 10 MiB request limit, so the default 8 MiB budget takes
-		// two writes, in one window (protect, read, write, write).
+		// New rows go out as values (insert.go), about 300 bytes of JSON per Tickets row:
+		// 10,000 rows fit one append under the default 8 MiB budget, in one window (protect,
+		// read, append, the formats that end the window).
 		{name: "default budget", wantReads: 1, wantWrites: 3},
-		// Without the byte limit the cell budget alone holds 10,000 rows in one round.
-		{name: "cells only", opts: []sheets.Option{sheets.WithMaxBytes(1 << 30)}, wantReads: 1, wantWrites: 2},
+		// A byte budget of 1 MiB (about 400 bytes per row as estimated) takes six appends in
+		// the same window.
+		{name: "small byte budget", opts: []sheets.Option{sheets.WithMaxBytes(1 << 20)}, wantReads: 1, wantWrites: 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
