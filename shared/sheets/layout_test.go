@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/sheets/sheetsfake"
 	"supportsync.dev/shared/table"
@@ -222,12 +223,12 @@ func TestAppendAppliedThen500(t *testing.T) {
 				switch {
 				case fault == "append" && c.Method == "spreadsheets.values.append" && !appended:
 					appended = true
-					srv.FailAfterApply(1, 500)
+					srv.Inject(fakeapi.Fault{Answer: fakeapi.AfterApply, Code: 500})
 				case fault == "formats" && c.Method == "spreadsheets.values.append":
 					appended = true
 				case fault == "formats" && appended && c.Method == "spreadsheets.batchUpdate":
 					appended = false
-					srv.Fail(1, 503) // refused: the new rows have no formats
+					srv.Inject(fakeapi.Fault{Code: 503}) // refused: the new rows have no formats
 				}
 			})
 			res, err := sink.Upsert(ctx, small, append(keyed("k", 0, 2, 2), keyed("n", 0, 3, 1)...), nil)

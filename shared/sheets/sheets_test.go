@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/api/googleapi"
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/sheets/sheetsfake"
 	"supportsync.dev/shared/table"
@@ -394,7 +395,7 @@ func TestRetriesQuotaAndServerErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			r0, w0 := sink.Requests()
-			srv.Fail(2, code) // the protect request fails twice (it was not applied: it is resent)
+			srv.Inject(fakeapi.Fault{Code: code, Times: 2}) // the protect request fails twice (it was not applied: it is resent)
 			if _, err := sink.Upsert(ctx, small, []table.Row{row("a", "A", "2026-01-01 00:00:00", 1, true)}, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -405,7 +406,7 @@ func TestRetriesQuotaAndServerErrors(t *testing.T) {
 	}
 	t.Run("gives up", func(t *testing.T) {
 		sink, srv := setup(t)
-		srv.Fail(100, 429)
+		srv.Inject(fakeapi.Fault{Code: 429, Times: 100})
 		_, err := sink.Upsert(ctx, small, nil, nil)
 		var ge *googleapi.Error
 		if !errors.As(err, &ge) || ge.Code != 429 {
@@ -419,7 +420,7 @@ func TestRetriesQuotaAndServerErrors(t *testing.T) {
 
 func TestRetryRespectsDeadline(t *testing.T) {
 	sink, srv := setup(t, sheets.WithBackoff(2*time.Second, 32*time.Second, 10))
-	srv.Fail(100, 503)
+	srv.Inject(fakeapi.Fault{Code: 503, Times: 100})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -475,13 +476,13 @@ func TestTenThousandRowsRequests(t *testing.T) {
 			}
 			for _, pass := range []string{"insert"} {
 				r0, w0 := sink.Requests()
-				fr0, fw0 := srv.Requests()
+				fr0, fw0 := srv.Requests(sheetsfake.Reads), srv.Requests(sheetsfake.Writes)
 				res, err := sink.Upsert(ctx, table.Tickets, rows, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				r, w := sink.Requests()
-				fr, fw := srv.Requests()
+				fr, fw := srv.Requests(sheetsfake.Reads), srv.Requests(sheetsfake.Writes)
 				t.Logf("%s of 10,000 rows: %+v, %d read + %d writes", pass, res, r-r0, w-w0)
 				if r-r0 != tt.wantReads || w-w0 != tt.wantWrites || fr-fr0 != tt.wantReads || fw-fw0 != tt.wantWrites {
 					t.Errorf("%s: sink counted %d+%d, server %d+%d; want %d reads + %d writes", pass, r-r0, w-w0, fr-fr0, fw-fw0, tt.wantReads, tt.wantWrites)
@@ -641,7 +642,7 @@ func TestAppendRetriesOnlyRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, w0 := sink.Requests()
-		srv.Fail(1, tt.code)
+		srv.Inject(fakeapi.Fault{Code: tt.code})
 		err := sink.Append(ctx, table.SyncLog, row("run-x"))
 		_, w1 := sink.Requests()
 		if (err != nil) != tt.wantErr || w1-w0 != tt.wantWrites {
