@@ -126,6 +126,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 		var keys []string
 		keyless := map[int64]keylessRow{}
 		torn := false
+		checked := lay != nil // the kept layout is checked: plan from its index
 		if lay != nil {
 			header, marker, got, err := k.readProbe(ctx, s, pr)
 			if err != nil {
@@ -138,12 +139,9 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 			}
 			if why := lay.check(k.marker, marker, pr, got); why != nil {
 				k.log.InfoContext(ctx, "sheets: the tab changed since the last batch; reading the key column", "tab", s.Tab, "reason", why.Error())
-				lay = nil
+				lay, checked = nil, false
 			} else {
-				keys = lay.keys
-				for _, idx := range blanks(keys) {
-					keyless[idx] = keylessRow{user: true} // kept until the next full read tidies up
-				}
+				keys = lay.keys // blank rows and duplicates stay until the next full read
 			}
 		}
 		if lay == nil {
@@ -186,7 +184,11 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 			return true, nil
 		}
 		for {
-			o, ups, adds, removals, news, complete := k.plan(s, p, keys, keyless)
+			var known *layout
+			if checked {
+				known = lay
+			}
+			o, ups, adds, removals, news, complete := k.plan(s, p, keys, keyless, known)
 			if o.empty() {
 				if len(news) > 0 && !torn {
 					if done, err := finish(news); done || err != nil {
@@ -429,8 +431,11 @@ func rowKey(rd *sheets.RowData) string {
 // and leaves the positions as they were). It returns, parallel to the updates and the
 // appends, where each comes from, for each deletion whether it removes a key of remove, and
 // whether the ops are all there is to do.
-func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]keylessRow) (o ops, ups, adds []source, removals []bool, news []string, complete bool) {
-	where := make(map[string]int64, len(keys))
+//
+// With known (a checked layout, whose keys are keys) it takes the rows from its index instead of
+// scanning every key: its cost then follows the batch, not the tab. Blank rows and duplicates
+// are left for the next full read then.
+func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]keylessRow, known *layout) (o ops, ups, adds []source, removals []bool, news []string, complete bool) {
 	cells, bytes := 0, 0
 	fits := func(c, b int) bool {
 		if len(ups)+len(o.deletes)+len(adds) > 0 && (cells+c > k.maxCells || bytes+b > k.maxBytes) {
@@ -442,6 +447,19 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]
 	var dels []deletion
 	var isRemoval []bool
 	var clears []int64
+	var where map[string]int64
+	if known != nil {
+		where = known.where
+		for key := range p.removed {
+			if idx, ok := where[key]; ok {
+				dels, isRemoval = append(dels, deletion{idx, key}), append(isRemoval, true)
+			}
+		}
+		slices.SortFunc(dels, func(a, b deletion) int { return int(a.idx - b.idx) })
+		keys = nil // nothing to scan
+	} else {
+		where = make(map[string]int64, len(keys))
+	}
 	for i, key := range keys {
 		idx := int64(i + 1)
 		if key == "" {
