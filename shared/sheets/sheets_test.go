@@ -586,6 +586,11 @@ func TestAppendSyncLog(t *testing.T) {
 	if diff := cmp.Diff([]table.Row{logRow("run-1"), logRow("run-2")}, back); diff != "" {
 		t.Errorf("Sync_Log (-want +got):\n%s", diff)
 	}
+	for key, want := range map[string]bool{"run-1": true, "run-2": true, "run-3": false, "tickets": false} {
+		if got, err := sink.HasKey(ctx, table.SyncLog, key); err != nil || got != want {
+			t.Errorf("HasKey(%q) = %v, %v; want %v", key, got, err, want)
+		}
+	}
 	_ = srv
 }
 

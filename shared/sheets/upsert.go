@@ -827,6 +827,30 @@ func (k *Sink) Rows(ctx context.Context, s table.Schema) ([]table.Row, error) {
 	return rows, nil
 }
 
+// HasKey reports whether a data row of the schema's tab has key in its key column. It reads that
+// column only (the Sync_Log check before a run's row is appended reads one column, not the whole
+// log).
+func (k *Sink) HasKey(ctx context.Context, s table.Schema, key string) (bool, error) {
+	found := false
+	err := k.onTab(ctx, s, func(int64) error {
+		vr, err := k.readRange(ctx, quoteTab(s.Tab)+"!A2:A")
+		if err != nil {
+			return err
+		}
+		for _, r := range vr.Values {
+			if len(r) > 0 && keyOf(r[0]) == key {
+				found = true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("sheets: keys of %s: %w", s.Tab, err)
+	}
+	return found, nil
+}
+
 // readRows reads and decodes the contract columns below the header, in one request.
 func (k *Sink) readRows(ctx context.Context, s table.Schema) ([]table.Row, error) {
 	last := colName(len(s.Columns) - 1)
