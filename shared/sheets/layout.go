@@ -25,6 +25,7 @@ package sheets
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -81,8 +82,8 @@ func (l *layout) appended(at int64, keys []string) {
 }
 
 // readProbe reads, in one values.batchGet, the tab's header row, the scratch tab's marker and
-// the probe's key cells (one column per range).
-func (k *Sink) readProbe(ctx context.Context, s table.Schema, p probe) (header, marker []any, got [][]any, err error) {
+// the probe's ranges (column-major: got[i][c] is column c of range i).
+func (k *Sink) readProbe(ctx context.Context, s table.Schema, p probe) (header, marker []any, got [][][]any, err error) {
 	ranges := append([]string{quoteTab(s.Tab) + "!1:1", quoteTab(ScratchTab) + "!A1"}, p.ranges...)
 	var resp *sheets.BatchGetValuesResponse
 	err = k.call(ctx, false, "spreadsheets.values.batchGet (layout check)", func() (err error) {
@@ -111,7 +112,7 @@ func (k *Sink) readProbe(ctx context.Context, s table.Schema, p probe) (header, 
 	}
 	marker = first(resp.ValueRanges[1])
 	for _, vr := range resp.ValueRanges[2:] {
-		got = append(got, first(vr))
+		got = append(got, vr.Values)
 	}
 	return header, marker, got, nil
 }
@@ -126,9 +127,12 @@ type probe struct {
 // probeFor lists the key-cell ranges that check l before a batch that updates the rows of
 // keys: the last known row and the one after it (within the grid's gridRows), and each run of
 // updated rows. ok is false when the updated rows are too scattered to check cheaply.
-func probeFor(tab string, l *layout, keys []string, gridRows int64) (p probe, ok bool) {
+//
+// The runs of updated rows are read across every contract column (ncols), so the Sink can
+// leave the rows whose cells already hold what it would write (see unchanged).
+func probeFor(tab string, l *layout, keys []string, gridRows int64, ncols int) (p probe, ok bool) {
 	n := int64(len(l.keys))
-	add := func(from, to int64) { // grid rows, inclusive
+	add := func(from, to int64, last string) { // grid rows, inclusive; last: the last column read
 		want := make([]string, 0, to-from+1)
 		for r := from; r <= to; r++ {
 			key := ""
@@ -137,10 +141,10 @@ func probeFor(tab string, l *layout, keys []string, gridRows int64) (p probe, ok
 			}
 			want = append(want, key)
 		}
-		p.ranges = append(p.ranges, fmt.Sprintf("%s!A%d:A%d", quoteTab(tab), from+1, to+1))
+		p.ranges = append(p.ranges, fmt.Sprintf("%s!A%d:%s%d", quoteTab(tab), from+1, last, to+1))
 		p.want = append(p.want, want)
 	}
-	add(max(n, 1), min(n+1, max(gridRows-1, 1))) // no row past the grid
+	add(max(n, 1), min(n+1, max(gridRows-1, 1)), "A") // no row past the grid
 	rows := make([]int64, 0, len(keys))
 	for _, key := range keys {
 		if idx, ok := l.where[key]; ok {
@@ -156,16 +160,15 @@ func probeFor(tab string, l *layout, keys []string, gridRows int64) (p probe, ok
 		if len(p.ranges) > maxProbeRuns {
 			return probe{}, false
 		}
-		add(rows[i], rows[j-1])
+		add(rows[i], rows[j-1], colName(ncols-1))
 		i = j
 	}
 	return p, true
 }
 
-// check compares what a checking open read back with what l expects: the scratch tab's
-// marker (the one this Sink's last write left, marker) and the probe's key cells (one column
-// per probe range).
-func (l *layout) check(marker string, gotMarker []any, p probe, got [][]any) error {
+// check compares what readProbe read with what l expects: the scratch tab's marker (the one
+// this Sink's last write left, marker) and the probe's key cells.
+func (l *layout) check(marker string, gotMarker []any, p probe, got [][][]any) error {
 	var m any
 	if len(gotMarker) > 0 {
 		m = gotMarker[0]
@@ -173,7 +176,61 @@ func (l *layout) check(marker string, gotMarker []any, p probe, got [][]any) err
 	if marker == "" || keyOf(m) != marker {
 		return fmt.Errorf("the scratch tab's marker is %q, not the one this writer left (%q): someone else wrote", keyOf(m), marker)
 	}
-	return p.check(got)
+	keys := make([][]any, len(got))
+	for i, cols := range got {
+		if len(cols) > 0 {
+			keys[i] = cols[0]
+		}
+	}
+	return p.check(keys)
+}
+
+// unchanged returns the keys of the probe's rows whose contract cells already hold what want
+// would write (as read with UNFORMATTED_VALUE: texts, numbers, date serials, booleans). Those
+// rows need no write: a full run of an account whose records mostly did not change writes only
+// the ones that did. got is what readProbe read for p (checked).
+func unchanged(p probe, got [][][]any, want map[string]*sheets.RowData) []string {
+	var out []string
+	for i, cols := range got {
+		if i == 0 {
+			continue // the tail check reads the key column only
+		}
+		for j, key := range p.want[i] {
+			rd, ok := want[key]
+			if !ok || key == "" {
+				continue
+			}
+			same := true
+			for c, w := range rawRow(rd) {
+				var v any
+				if c < len(cols) && j < len(cols[c]) {
+					v = cols[c][j]
+				}
+				if !sameValue(v, w) {
+					same = false
+					break
+				}
+			}
+			if same {
+				out = append(out, key)
+			}
+		}
+	}
+	return out
+}
+
+// sameValue reports whether a read cell value holds the value a write would put there.
+func sameValue(read, write any) bool {
+	if write == nil || write == "" {
+		return read == nil || read == ""
+	}
+	switch w := write.(type) {
+	case float64:
+		r, ok := read.(float64)
+		return ok && math.Abs(r-w) <= 1e-9*max(1, math.Abs(w))
+	default:
+		return read == write
+	}
 }
 
 // check compares key cells read back with the probe: got holds one column of values per

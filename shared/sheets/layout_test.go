@@ -18,12 +18,22 @@ import (
 	"supportsync.dev/shared/table"
 )
 
-// readCounter counts the bytes of the Sheets API's answers to GET requests (the reads).
+// readCounter counts the bytes of the Sheets API's answers to GET requests (the reads) and
+// of the bodies of the other requests (the writes).
 type readCounter struct {
-	bytes atomic.Int64
+	bytes, sent atomic.Int64
 }
 
 func (c *readCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		c.sent.Add(int64(len(body)))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	resp, err := http.DefaultTransport.RoundTrip(r)
 	if err != nil || r.Method != http.MethodGet {
 		return resp, err
@@ -248,5 +258,46 @@ func TestAppendAppliedThen500(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUnchangedRowsAreNotWritten: a batch whose records mostly hold the values the sheet has
+// (a full run of an account where little changed) writes only the records that changed; the
+// others count as updated and keep what people did to them (here, a number format).
+func TestUnchangedRowsAreNotWritten(t *testing.T) {
+	ctx := context.Background()
+	_, srv := setup(t)
+	sink, rc := countingSink(t, srv)
+	if _, err := sink.Upsert(ctx, small, keyed("k", 0, 1000, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sink.Upsert(ctx, small, keyed("n", 0, 1, 1), nil); err != nil { // the layout is kept
+		t.Fatal(err)
+	}
+	all := keyed("k", 0, 1000, 1)
+	changed := map[string]bool{}
+	for _, i := range []int{3, 500, 999} {
+		all[i] = row(fmt.Sprintf("k%05d", i), "changed", "2026-01-02 03:04:05", 7, true)
+		changed[all[i].Key()] = true
+	}
+	before := rc.sent.Load()
+	res, err := sink.Upsert(ctx, small, all, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Updated != 1000 || res.Inserted != 0 {
+		t.Errorf("%+v, want 1,000 updated", res)
+	}
+	if sent := rc.sent.Load() - before; sent > 8000 {
+		t.Errorf("sent %d bytes for 3 changed records, want a small write", sent)
+	}
+	for _, r := range display(t, srv, "T")[1:] {
+		want := "v1"
+		if changed[r[0]] {
+			want = "changed"
+		}
+		if r[0] != "n00000" && r[1] != want {
+			t.Errorf("row %q: want %s", r, want)
+		}
 	}
 }

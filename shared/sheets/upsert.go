@@ -119,7 +119,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 		var pr probe
 		if lay != nil {
 			var ok bool
-			if pr, ok = probeFor(s.Tab, lay, append(slices.Clone(p.order), remove...), w.tab.rows); !ok {
+			if pr, ok = probeFor(s.Tab, lay, append(slices.Clone(p.order), remove...), w.tab.rows, len(s.Columns)); !ok {
 				lay = nil
 			}
 		}
@@ -142,6 +142,10 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 				lay, checked = nil, false
 			} else {
 				keys = lay.keys // blank rows and duplicates stay until the next full read
+				for _, key := range unchanged(pr, got, p.want) {
+					delete(p.want, key)
+					res.Updated++ // as current as an update makes it
+				}
 			}
 		}
 		if lay == nil {
