@@ -12,6 +12,7 @@ import (
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
 
+	"supportsync.dev/cmd/internal/sandboxdata"
 	"supportsync.dev/cmd/internal/schedules/schedulerfake"
 	"supportsync.dev/shared/bus"
 	"supportsync.dev/shared/emulator/emulatortest"
@@ -124,7 +125,7 @@ func TestCheckScopesAndResume(t *testing.T) {
 	all := []string{"sync-tickets", "sync-chats", "raw-batches", "runs-completed", "dead-letter"}
 	createTopics(t, ps, project, all[1:], nil) // sync-tickets first missing
 	now := time.Now()
-	hs := hubspotfake.New(hubspotfake.Generate(1, 30, now))
+	hs := hubspotfake.New(sandboxdata.Tickets(1, 30, now))
 	lc := livechatfake.New(livechatfake.Generate(1, 10, now), livechatfake.WithCredentials("acct", "pat"), livechatfake.WithRatePerMinute(0))
 	sh := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdef"))
 	defer sh.Close()

@@ -8,6 +8,7 @@ package process
 import (
 	"context"
 	"os"
+	"runtime/debug"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -23,7 +24,15 @@ func init() {
 }
 
 // service is built on the first invocation and reused by the instance.
+//
+// Landing a batch allocates a lot of short-lived memory (decoded records, rows, request
+// bodies) while the live heap stays small (about 140 MiB at 5,000 tickets, in a 1 GiB
+// instance): a GC target of 200% (Go's default is 100%) spends about a third less CPU
+// collecting (0.6 s of a 9 s 100,000-ticket devstack sync). GOGC, when set, wins.
 var service = app.NewLazy(func(ctx context.Context) (*app.Process, error) {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	return app.NewProcess(ctx, os.Getenv)
 })
 

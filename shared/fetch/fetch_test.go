@@ -11,6 +11,7 @@ import (
 
 	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/emulator/emulatortest"
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/hubspot"
 	"supportsync.dev/shared/hubspot/hubspotfake"
 	"supportsync.dev/shared/runlife"
@@ -106,7 +107,7 @@ func (c *fakeClock) Now() time.Time {
 
 func newService(t *testing.T, tickets int, budget time.Duration, clock *fakeClock) (*Service, *recorder, *hubspotfake.TestServer) {
 	t.Helper()
-	hs := hubspotfake.NewTestServer(hubspotfake.Generate(3, tickets, time.Now()), hubspotfake.WithToken("tok"))
+	hs := hubspotfake.NewTestServer(hubspotfake.Fixture(3, tickets, time.Now()), hubspotfake.WithToken("tok"))
 	t.Cleanup(hs.Close)
 	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken("tok"), hubspot.WithLimits(0, 0))
 	if err != nil {
@@ -253,7 +254,7 @@ func TestOverlappingRunIsANoOp(t *testing.T) {
 func TestFetchFailureIsRecorded(t *testing.T) {
 	clock := &fakeClock{now: time.Now(), step: time.Millisecond}
 	svc, rec, hs := newService(t, 300, time.Minute, clock)
-	hs.Inject(hubspotfake.Fault{Kind: hubspotfake.Fault429Daily, Count: 100})
+	hs.Inject(fakeapi.Fault{Code: 429, Variant: hubspotfake.DailyLimit, Times: 100})
 	_, err := svc.Run(context.Background(), batch.SyncRequest{Mode: batch.Full, RunID: "doomed"}, time.Time{})
 	if err == nil || !errors.Is(err, ErrRunFailed) {
 		t.Fatalf("err = %v, want ErrRunFailed", err)
@@ -300,8 +301,8 @@ func TestRequestsRefusedWithTheirReason(t *testing.T) {
 func TestSlowPageIsCutAtTheBudget(t *testing.T) {
 	svc, rec, hs := newService(t, 800, time.Second, &fakeClock{})
 	svc.Now, svc.Store.Now, svc.TurnGrace = nil, time.Now, 2*time.Second
-	hs.Inject(hubspotfake.Fault{Kind: hubspotfake.FaultDelay, Path: "objects/tickets", Delay: 200 * time.Millisecond, Count: 5})
-	hs.Inject(hubspotfake.Fault{Kind: hubspotfake.FaultDelay, Path: "objects/tickets", Delay: 8 * time.Second})
+	hs.Inject(fakeapi.Fault{Answer: fakeapi.Delay, Match: hubspotfake.EndpointTickets, Delay: 200 * time.Millisecond, Times: 5})
+	hs.Inject(fakeapi.Fault{Answer: fakeapi.Delay, Match: hubspotfake.EndpointTickets, Delay: 8 * time.Second})
 	ctx := context.Background()
 	start := time.Now()
 	res, err := svc.Run(ctx, batch.SyncRequest{Mode: batch.Full, RunID: "slow"}, time.Time{})
@@ -358,8 +359,8 @@ func TestBatchesAreFull(t *testing.T) {
 			t.Errorf("batch %d has %d records, want %d (only the last may be short)", i, b.Records, svc.BatchRecords)
 		}
 	}
-	if int64(requests) != hs.Requests() {
-		t.Errorf("batches account for %d API requests, the server saw %d", requests, hs.Requests())
+	if int64(requests) != hs.Requests("") {
+		t.Errorf("batches account for %d API requests, the server saw %d", requests, hs.Requests(""))
 	}
 }
 

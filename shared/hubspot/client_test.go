@@ -50,7 +50,7 @@ func ids(ts []hubspot.Ticket) []string {
 }
 
 func TestListTicketsPaging(t *testing.T) {
-	ds := hubspotfake.Generate(1, 250, now)
+	ds := hubspotfake.Fixture(1, 250, now)
 	c, ts := setup(t, ds, nil)
 	ctx := context.Background()
 	var got []hubspot.Ticket
@@ -69,7 +69,7 @@ func TestListTicketsPaging(t *testing.T) {
 	if diff := cmp.Diff(ids(ds.Tickets), ids(got)); diff != "" {
 		t.Errorf("ids (-want +got):\n%s", diff)
 	}
-	if n := ts.Count(hubspotfake.EndpointList); n != 3 {
+	if n := ts.Requests(hubspotfake.EndpointList); n != 3 {
 		t.Errorf("list requests = %d, want 3", n)
 	}
 	for _, k := range hubspot.TicketProperties {
@@ -91,7 +91,7 @@ func TestListTicketsPaging(t *testing.T) {
 }
 
 func TestWrongBasePathFails(t *testing.T) {
-	_, ts := setup(t, hubspotfake.Generate(1, 5, now), nil)
+	_, ts := setup(t, hubspotfake.Fixture(1, 5, now), nil)
 	c, err := hubspot.NewClient(hubspot.WithBaseURL(ts.HTTP.URL), hubspot.WithToken(hubspotfake.DefaultToken))
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +104,7 @@ func TestWrongBasePathFails(t *testing.T) {
 }
 
 func TestSearchTicketsWindow(t *testing.T) {
-	ds := hubspotfake.Generate(3, 3000, now)
+	ds := hubspotfake.Fixture(3, 3000, now)
 	c, _ := setup(t, ds, nil)
 	from, to := now.Add(-60*24*time.Hour), now.Add(-30*24*time.Hour)
 	var want []string
@@ -181,7 +181,7 @@ func TestIncrementalCursorPastSearchCap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ds := hubspotfake.Generate(7, tt.n, now)
+			ds := hubspotfake.Fixture(7, tt.n, now)
 			c, ts := setup(t, ds, nil)
 			from, to := now.Add(-500*24*time.Hour), now.Add(-time.Hour)
 			if tt.sameTime > 0 {
@@ -223,7 +223,7 @@ func TestIncrementalCursorPastSearchCap(t *testing.T) {
 			if cur.Fetched != len(got) || cur.Total != len(want) {
 				t.Errorf("cursor fetched=%d total=%d, want %d and %d", cur.Fetched, cur.Total, len(got), len(want))
 			}
-			t.Logf("%d tickets in %d search requests, %d restarts", len(got), ts.Count(hubspotfake.EndpointSearch), cur.Restarts)
+			t.Logf("%d tickets in %d search requests, %d restarts", len(got), ts.Requests(hubspotfake.EndpointSearch), cur.Restarts)
 		})
 	}
 }
@@ -231,7 +231,7 @@ func TestIncrementalCursorPastSearchCap(t *testing.T) {
 func TestIncrementalCursorRecoversFromCap400(t *testing.T) {
 	// A custom server: page size forced to 200 but HubSpot refuses offset 400 (as if the cap
 	// were lower), so the cursor must restart from its boundary instead of failing.
-	ds := hubspotfake.Generate(11, 900, now)
+	ds := hubspotfake.Fixture(11, 900, now)
 	fake := hubspotfake.New(ds, hubspotfake.WithToken(""))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/search") {
@@ -262,7 +262,7 @@ func TestIncrementalCursorRecoversFromCap400(t *testing.T) {
 }
 
 func TestFullCursor(t *testing.T) {
-	ds := hubspotfake.Generate(5, 1234, now)
+	ds := hubspotfake.Fixture(5, 1234, now)
 	c, ts := setup(t, ds, nil)
 	createdFrom := now.Add(-200 * 24 * time.Hour)
 	var want []string
@@ -292,7 +292,7 @@ func TestFullCursor(t *testing.T) {
 	if diff := cmp.Diff(want, ids(got)); diff != "" {
 		t.Errorf("ids (-want +got):\n%.2000s", diff)
 	}
-	if n := ts.Count(hubspotfake.EndpointList); n != 13 {
+	if n := ts.Requests(hubspotfake.EndpointList); n != 13 {
 		t.Errorf("list requests = %d, want 13", n)
 	}
 }
@@ -322,7 +322,7 @@ func TestNextStopsOnlyWithoutPagingNext(t *testing.T) {
 }
 
 func TestOwnersActiveAndArchived(t *testing.T) {
-	ds := hubspotfake.Generate(1, 10, now)
+	ds := hubspotfake.Fixture(1, 10, now)
 	c, ts := setup(t, ds, nil)
 	got, err := c.Owners(context.Background())
 	if err != nil {
@@ -354,7 +354,7 @@ func TestOwnersActiveAndArchived(t *testing.T) {
 		t.Errorf("paged owners (-want +got):\n%.1000s", diff)
 	}
 	// 3 active pages + 2 archived pages, plus the first call's 2.
-	if n := ts.Count(hubspotfake.EndpointOwners); n != 7 {
+	if n := ts.Requests(hubspotfake.EndpointOwners); n != 7 {
 		t.Errorf("owner requests = %d, want 7", n)
 	}
 	if err := c.Check(context.Background()); err != nil {
@@ -365,7 +365,7 @@ func TestOwnersActiveAndArchived(t *testing.T) {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func TestPipelines(t *testing.T) {
-	ds := hubspotfake.Generate(1, 10, now)
+	ds := hubspotfake.Fixture(1, 10, now)
 	c, _ := setup(t, ds, nil)
 	got, err := c.Pipelines(context.Background())
 	if err != nil {

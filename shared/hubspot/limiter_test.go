@@ -28,7 +28,7 @@ func TestPacingNearFloor(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ds := hubspotfake.Generate(1, 20, now)
+			ds := hubspotfake.Fixture(1, 20, now)
 			c, ts := setup(t, ds,
 				[]hubspotfake.Option{hubspotfake.WithLimits(tt.perWindow, tt.searchPS), hubspotfake.WithLimitWindow(tt.window)},
 				hubspot.WithLimits(tt.perWindow, float64(tt.searchPS)), hubspot.WithLimitWindow(tt.window))
@@ -72,7 +72,7 @@ func TestPacingNearFloor(t *testing.T) {
 // TestFakeLimiterAnswers429 checks the fake's own limits (an unpaced client gets 429s with
 // the right shape and recovers by honouring them).
 func TestFakeLimiterAnswers429(t *testing.T) {
-	ds := hubspotfake.Generate(1, 20, now)
+	ds := hubspotfake.Fixture(1, 20, now)
 	c, ts := setup(t, ds,
 		[]hubspotfake.Option{hubspotfake.WithLimits(10, 4), hubspotfake.WithLimitWindow(200 * time.Millisecond)},
 		hubspot.WithLimits(0, 0), hubspot.WithMaxAttempts(10), hubspot.WithLimitWindow(200*time.Millisecond))

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/hubspot"
 	"supportsync.dev/shared/hubspot/hubspotfake"
 )
@@ -20,25 +21,25 @@ import (
 func TestRetriedFaults(t *testing.T) {
 	tests := []struct {
 		name   string
-		fault  hubspotfake.Fault
+		fault  fakeapi.Fault
 		search bool
 	}{
-		{"429 with headers", hubspotfake.Fault{Kind: hubspotfake.Fault429}, false},
-		{"429 without headers", hubspotfake.Fault{Kind: hubspotfake.Fault429NoHeaders}, false},
-		{"429 with Retry-After", hubspotfake.Fault{Kind: hubspotfake.Fault429NoHeaders, RetryAfter: 1}, false},
-		{"search secondly 429", hubspotfake.Fault{Kind: hubspotfake.Fault429Secondly}, true},
-		{"502 HTML", hubspotfake.Fault{Kind: hubspotfake.Fault502HTML, Count: 2}, false},
-		{"503", hubspotfake.Fault{Kind: hubspotfake.Fault503}, true},
-		{"524 HTML", hubspotfake.Fault{Kind: hubspotfake.Fault524}, false},
-		{"truncated JSON", hubspotfake.Fault{Kind: hubspotfake.FaultTruncatedJSON, Count: 2}, false},
-		{"truncated JSON search", hubspotfake.Fault{Kind: hubspotfake.FaultTruncatedJSON}, true},
-		{"connection reset", hubspotfake.Fault{Kind: hubspotfake.FaultReset}, false},
-		{"timeout", hubspotfake.Fault{Kind: hubspotfake.FaultDelay, Delay: 300 * time.Millisecond}, false},
+		{"429 with headers", fakeapi.Fault{Code: 429}, false},
+		{"429 without headers", fakeapi.Fault{Code: 429, Variant: hubspotfake.NoRateHeaders}, false},
+		{"429 with Retry-After", fakeapi.Fault{Code: 429, Variant: hubspotfake.NoRateHeaders, RetryAfter: 1}, false},
+		{"search secondly 429", fakeapi.Fault{Code: 429, Variant: hubspotfake.SecondlyLimit}, true},
+		{"502 HTML", fakeapi.Fault{Code: 502, Times: 2}, false},
+		{"503", fakeapi.Fault{Code: 503}, true},
+		{"524 HTML", fakeapi.Fault{Code: 524}, false},
+		{"truncated JSON", fakeapi.Fault{Answer: fakeapi.Truncate, Times: 2}, false},
+		{"truncated JSON search", fakeapi.Fault{Answer: fakeapi.Truncate}, true},
+		{"connection reset", fakeapi.Fault{Answer: fakeapi.Reset}, false},
+		{"timeout", fakeapi.Fault{Answer: fakeapi.Delay, Delay: 300 * time.Millisecond}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ds := hubspotfake.Generate(1, 150, now)
+			ds := hubspotfake.Fixture(1, 150, now)
 			c, ts := setup(t, ds, []hubspotfake.Option{hubspotfake.WithLimitWindow(50 * time.Millisecond)},
 				hubspot.WithLimitWindow(50*time.Millisecond),
 				hubspot.WithHTTPClient(&http.Client{Timeout: 150 * time.Millisecond}))
@@ -61,7 +62,7 @@ func TestRetriedFaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("err = %v", err)
 			}
-			want := max(tt.fault.Count, 1) + 1
+			want := max(tt.fault.Times, 1) + 1
 			if n == 0 || c.Requests() != int64(want) || ts.PendingFaults() != 0 {
 				t.Errorf("got %d tickets in %d requests (pending faults %d), want %d requests", n, c.Requests(), ts.PendingFaults(), want)
 			}
@@ -72,17 +73,17 @@ func TestRetriedFaults(t *testing.T) {
 func TestNotRetried(t *testing.T) {
 	tests := []struct {
 		name       string
-		fault      *hubspotfake.Fault
+		fault      *fakeapi.Fault
 		token      string
 		wantStatus int
 		wantPolicy string
 	}{
-		{"daily limit", &hubspotfake.Fault{Kind: hubspotfake.Fault429Daily}, hubspotfake.DefaultToken, 429, "DAILY"},
+		{"daily limit", &fakeapi.Fault{Code: 429, Variant: hubspotfake.DailyLimit}, hubspotfake.DefaultToken, 429, "DAILY"},
 		{"wrong token", nil, "pat-na1-wrong-token-123", 401, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, ts := setup(t, hubspotfake.Generate(1, 5, now), nil, hubspot.WithToken(tt.token))
+			c, ts := setup(t, hubspotfake.Fixture(1, 5, now), nil, hubspot.WithToken(tt.token))
 			if tt.fault != nil {
 				ts.Inject(*tt.fault)
 			}
@@ -108,31 +109,32 @@ func TestNotRetried(t *testing.T) {
 func TestRetriesExhausted(t *testing.T) {
 	tests := []struct {
 		name  string
-		kind  hubspotfake.FaultKind
+		fault fakeapi.Fault
 		check func(error) bool
 	}{
-		{"503", hubspotfake.Fault503, func(err error) bool {
+		{"503", fakeapi.Fault{Code: 503}, func(err error) bool {
 			var ae *hubspot.APIError
 			return errors.As(err, &ae) && ae.StatusCode == 503 && ae.Category == "SERVICE_UNAVAILABLE"
 		}},
-		{"502 HTML", hubspotfake.Fault502HTML, func(err error) bool {
+		{"502 HTML", fakeapi.Fault{Code: 502}, func(err error) bool {
 			var ae *hubspot.APIError
 			return errors.As(err, &ae) && ae.StatusCode == 502 && strings.Contains(ae.Body, "Bad gateway")
 		}},
-		{"429", hubspotfake.Fault429Secondly, func(err error) bool {
+		{"429", fakeapi.Fault{Code: 429, Variant: hubspotfake.SecondlyLimit}, func(err error) bool {
 			var rl *hubspot.RateLimitError
 			return errors.As(err, &rl) && rl.Policy == "SECONDLY" && rl.Err.StatusCode == 429
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, ts := setup(t, hubspotfake.Generate(1, 5, now), nil, hubspot.WithMaxAttempts(3))
-			ts.Inject(hubspotfake.Fault{Kind: tt.kind, Count: 10})
+			c, ts := setup(t, hubspotfake.Fixture(1, 5, now), nil, hubspot.WithMaxAttempts(3))
+			tt.fault.Times = 10
+			ts.Inject(tt.fault)
 			_, err := c.Pipelines(context.Background())
 			if err == nil || !tt.check(err) {
 				t.Fatalf("err = %v", err)
 			}
-			if c.Requests() != 3 || ts.Count(hubspotfake.EndpointPipelines) != 3 {
+			if c.Requests() != 3 || ts.Requests(hubspotfake.EndpointPipelines) != 3 {
 				t.Errorf("%d requests, want 3", c.Requests())
 			}
 		})
@@ -142,16 +144,16 @@ func TestRetriesExhausted(t *testing.T) {
 func TestContextEndsRetriesPromptly(t *testing.T) {
 	tests := []struct {
 		name   string
-		fault  hubspotfake.Fault
+		fault  fakeapi.Fault
 		cancel bool // cancel instead of a deadline
 	}{
-		{"deadline before Retry-After", hubspotfake.Fault{Kind: hubspotfake.Fault429NoHeaders, RetryAfter: 30, Count: 5}, false},
-		{"deadline before 10 s window", hubspotfake.Fault{Kind: hubspotfake.Fault429, Count: 5}, false},
-		{"cancel during a slow answer", hubspotfake.Fault{Kind: hubspotfake.FaultDelay, Delay: 5 * time.Second}, true},
+		{"deadline before Retry-After", fakeapi.Fault{Code: 429, Variant: hubspotfake.NoRateHeaders, RetryAfter: 30, Times: 5}, false},
+		{"deadline before 10 s window", fakeapi.Fault{Code: 429, Times: 5}, false},
+		{"cancel during a slow answer", fakeapi.Fault{Answer: fakeapi.Delay, Delay: 5 * time.Second}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, ts := setup(t, hubspotfake.Generate(1, 5, now), nil)
+			c, ts := setup(t, hubspotfake.Fixture(1, 5, now), nil)
 			ts.Inject(tt.fault)
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/livechat"
 	"supportsync.dev/shared/livechat/livechatfake"
 )
@@ -184,16 +185,17 @@ func TestListArchivesFiltersWithOffset(t *testing.T) {
 func TestRetriesTransientFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		fault livechatfake.Fault
+		fault fakeapi.Fault
 	}{
-		{"429 too_many_requests", livechatfake.Fault{Kind: livechatfake.TooManyRequests}},
-		{"502 HTML", livechatfake.Fault{Kind: livechatfake.BadGateway}},
-		{"500 internal", livechatfake.Fault{Kind: livechatfake.Internal}},
-		{"truncated JSON", livechatfake.Fault{Kind: livechatfake.TruncatedJSON}},
+		{"429 too_many_requests", fakeapi.Fault{Code: 429}},
+		{"502 HTML", fakeapi.Fault{Code: 502}},
+		{"500 internal", fakeapi.Fault{Code: 500}},
+		{"truncated JSON", fakeapi.Fault{Answer: fakeapi.Truncate}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := setup(t, 50)
-			e.fake.Inject(2, tc.fault)
+			tc.fault.Times = 2
+			e.fake.Inject(tc.fault)
 			page, err := e.c.ListArchives(context.Background(), livechat.ArchivesQuery{})
 			if err != nil {
 				t.Fatal(err)
@@ -213,7 +215,7 @@ func TestRetriesTransientFailures(t *testing.T) {
 
 func TestRetryTimeout(t *testing.T) {
 	e := setup(t, 10, livechat.WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}))
-	e.fake.Inject(1, livechatfake.Fault{Kind: livechatfake.Delay, Delay: time.Second})
+	e.fake.Inject(fakeapi.Fault{Answer: fakeapi.Delay, Delay: time.Second})
 	if _, err := e.c.Groups(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +227,7 @@ func TestRetryTimeout(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Run("retries exhausted", func(t *testing.T) {
 		e := setup(t, 10, livechat.WithMaxAttempts(3))
-		e.fake.Inject(10, livechatfake.Fault{Kind: livechatfake.TooManyRequests})
+		e.fake.Inject(fakeapi.Fault{Code: 429, Times: 10})
 		_, err := e.c.ListArchives(context.Background(), livechat.ArchivesQuery{})
 		var apiErr *livechat.APIError
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Type != "too_many_requests" {
@@ -237,7 +239,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("HTML body", func(t *testing.T) {
 		e := setup(t, 10, livechat.WithMaxAttempts(1))
-		e.fake.Inject(1, livechatfake.Fault{Kind: livechatfake.BadGateway})
+		e.fake.Inject(fakeapi.Fault{Code: 502})
 		_, err := e.c.Agents(context.Background())
 		var apiErr *livechat.APIError
 		if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 || apiErr.Type != "" || !strings.Contains(apiErr.Message, "502 Bad Gateway") {
@@ -246,7 +248,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("bad JSON is a DecodeError", func(t *testing.T) {
 		e := setup(t, 10, livechat.WithMaxAttempts(2))
-		e.fake.Inject(2, livechatfake.Fault{Kind: livechatfake.TruncatedJSON})
+		e.fake.Inject(fakeapi.Fault{Answer: fakeapi.Truncate, Times: 2})
 		_, err := e.c.Bots(context.Background())
 		var de *livechat.DecodeError
 		if !errors.As(err, &de) {
@@ -291,7 +293,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("no wait outlives the deadline", func(t *testing.T) {
 		e := setup(t, 10, livechat.WithRetryWait(10*time.Second, time.Minute))
-		e.fake.Inject(5, livechatfake.Fault{Kind: livechatfake.TooManyRequests})
+		e.fake.Inject(fakeapi.Fault{Code: 429, Times: 5})
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -302,7 +304,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("slow server and deadline", func(t *testing.T) {
 		e := setup(t, 10)
-		e.fake.Inject(1, livechatfake.Fault{Kind: livechatfake.Delay, Delay: 5 * time.Second})
+		e.fake.Inject(fakeapi.Fault{Answer: fakeapi.Delay, Delay: 5 * time.Second})
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -322,8 +324,9 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 		}
 	}
 	e := setup(t, 10, livechat.WithMaxAttempts(2))
-	for _, f := range []livechatfake.FaultKind{livechatfake.TooManyRequests, livechatfake.BadGateway, livechatfake.Internal, livechatfake.TruncatedJSON} {
-		e.fake.Inject(2, livechatfake.Fault{Kind: f})
+	for _, f := range []fakeapi.Fault{{Code: 429}, {Code: 502}, {Code: 500}, {Answer: fakeapi.Truncate}} {
+		f.Times = 2
+		e.fake.Inject(f)
 		_, err := e.c.ListArchives(context.Background(), livechat.ArchivesQuery{})
 		check(err)
 	}

@@ -32,7 +32,7 @@ type Sink interface {
 	Upsert(ctx context.Context, s table.Schema, rows []table.Row, remove []string) (sheets.Result, error)
 	Prune(ctx context.Context, s table.Schema, pol sheets.PrunePolicy) (sheets.PruneResult, error)
 	Append(ctx context.Context, s table.Schema, rows []table.Row) error
-	Rows(ctx context.Context, s table.Schema) ([]table.Row, error)
+	HasKey(ctx context.Context, s table.Schema, key string) (bool, error)
 	Requests() (reads, writes int64)
 }
 
@@ -412,14 +412,8 @@ func (s *Service) recordFailure(ctx context.Context, out Outcome, f *batch.Failu
 // run except this read-and-append of the log itself) unless the run already has one (a finish that
 // crashed after the append and is being redone).
 func (s *Service) appendLog(ctx context.Context, run state.Run, status string, c state.Counts, finished time.Time, msg string) error {
-	rows, err := s.Sink.Rows(ctx, table.SyncLog)
-	if err != nil {
+	if logged, err := s.Sink.HasKey(ctx, table.SyncLog, run.ID); err != nil || logged {
 		return err
-	}
-	for _, r := range rows {
-		if r.Key() == run.ID {
-			return nil
-		}
 	}
 	loc := s.Team.Location
 	num := func(n int) table.Cell { return table.NumberCell(float64(n)) }

@@ -19,6 +19,7 @@ import (
 	"cloud.google.com/go/firestore"
 
 	"supportsync.dev/shared/emulator/emulatortest"
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/publish"
 	"supportsync.dev/shared/secrets"
 	"supportsync.dev/shared/sheets"
@@ -114,7 +115,7 @@ func TestPublishReflectsTheSheet(t *testing.T) {
 	if res.Requests != 12 {
 		t.Errorf("requests = %d, want 12", res.Requests)
 	}
-	if reads, writes := e.srv.Requests(); reads != 12 || writes != 0 {
+	if reads, writes := e.srv.Requests(sheetsfake.Reads), e.srv.Requests(sheetsfake.Writes); reads != 12 || writes != 0 {
 		t.Errorf("fake saw %d reads and %d writes, want 12 and 0", reads, writes)
 	}
 	ds, p, err := e.store.Load(ctx)
@@ -201,7 +202,7 @@ func TestFailedPublishKeepsTheLastDataset(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Sheets down: every try of the first read fails with 503.
-	e.srv.Fail(5, 503)
+	e.srv.Inject(fakeapi.Fault{Code: 503, Times: 5})
 	if _, err := e.svc.Publish(ctx, time.Time{}); err == nil {
 		t.Fatal("publish with Sheets down: no error")
 	}
@@ -216,7 +217,7 @@ func TestFailedPublishKeepsTheLastDataset(t *testing.T) {
 		t.Fatalf("dataset not readable while Sheets is down: %v", err)
 	}
 	// widgetapi answers from the last dataset while Sheets is down.
-	e.srv.Fail(50, 503)
+	e.srv.Inject(fakeapi.Fault{Code: 503, Times: 50})
 	api := widgetapi.New(widgetapi.Options{Datasets: e.store, AdminKey: secrets.Secret(strings.Repeat("k", 32)), Log: quiet})
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/widgets/chat-volume?from=2025-12-01&to=2026-11-29", nil)
@@ -231,7 +232,7 @@ func TestFailedPublishKeepsTheLastDataset(t *testing.T) {
 		}
 	}
 	// Two refusals (429) are retried and the publish goes through.
-	e.srv.Fail(2, 429)
+	e.srv.Inject(fakeapi.Fault{Code: 429, Times: 2})
 	if _, err := e.svc.Publish(ctx, time.Time{}); err != nil {
 		t.Fatalf("publish after two 429s: %v", err)
 	}
@@ -282,7 +283,7 @@ func TestBurstsCollapse(t *testing.T) {
 			t.Fatalf("repeat: %+v %v", res, err)
 		}
 	}
-	if reads, _ := e.srv.Requests(); reads != 0 {
+	if reads := e.srv.Requests(sheetsfake.Reads); reads != 0 {
 		t.Errorf("skipped publishes read Sheets %d times", reads)
 	}
 	// Another publish holds the lease: retry.

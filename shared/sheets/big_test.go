@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -224,6 +226,15 @@ func BenchmarkFullRunFinish400k(b *testing.B) {
 	}
 }
 
+// cpuTime is the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func metricsHeap() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(s)
@@ -280,5 +291,77 @@ func BenchmarkUpsertInto400k(b *testing.B) {
 		b.ReportMetric(float64(total)/(1<<20), "peak-go-total-MiB")
 		b.ReportMetric(float64(r-r0), "reads")
 		b.ReportMetric(float64(w-w0), "writes")
+	}
+}
+
+// BenchmarkBatchInto400k lands 5,000-record batches into a Chats tab of 400,000 rows (every
+// column filled) and into an empty one, the fake in a child process: the time of one batch once
+// the Sink knows the tab (its layout kept from the batch before, as in a running sync), of
+// new records and of updates to existing ones, and of the first batch of an instance, which
+// reads the key column. Compare the ms/batch of the two sizes (wall time, the fake's work
+// included: an in-memory fake holding 400,000 rows pays for its own garbage collection, which
+// the real API does not) and the Sink's own CPU per batch:
+//
+//	go test -run '^$' -bench BatchInto400k -benchtime 4x ./shared/sheets/
+func BenchmarkBatchInto400k(b *testing.B) {
+	const batch = 5_000
+	for _, n := range []int{0, 400_000} {
+		for _, kind := range []string{"new", "update"} {
+			b.Run(fmt.Sprintf("rows=%d/%s", n, kind), func(b *testing.B) {
+				b.Setenv(helperWideEnv, "1")
+				ctx := context.Background()
+				svc, err := sheets.NewService(ctx, fakeProcess(b, n), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sink := sheets.New(svc, sheetID, halifax, sheets.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+				base := at(benchBase)
+				next := n
+				rows := func(from int) []table.Row {
+					out := make([]table.Row, 0, batch)
+					for i := from; i < from+batch; i++ {
+						started := base.Add(-time.Duration(i%500_000) * time.Minute)
+						out = append(out, table.Row{table.TextCell(fmt.Sprintf("T%08d", i)), table.TextCell(fmt.Sprintf("C%08d", i)),
+							table.TimeCell(started), table.TimeCell(started.Add(15 * time.Minute)), table.NumberCell(14.4),
+							table.TextCell("Sales"), table.TextCell("Bot → Human"), table.TextCell("Wynn AI"), table.TextCell("Richie"),
+							table.BoolCell(true), table.NumberCell(12), table.NumberCell(95), table.NumberCell(9), table.NumberCell(7),
+							table.TextCell("good"), table.TextCell("Thanks, that fixed it"), table.TextCell("billing,refund"),
+							table.BoolCell(false), table.TimeCell(started)})
+					}
+					return out
+				}
+				var cpu time.Duration // the Sink's CPU (this process; the fake is a child)
+				land := func(from int) time.Duration {
+					batch := rows(from)
+					start, c0 := time.Now(), cpuTime()
+					if _, err := sink.Upsert(ctx, table.Chats, batch, nil); err != nil {
+						b.Fatal(err)
+					}
+					cpu += cpuTime() - c0
+					return time.Since(start)
+				}
+				if err := sink.Ensure(ctx, table.Chats); err != nil {
+					b.Fatal(err)
+				}
+				cold := land(next) // the first batch of an instance reads the key column
+				next += batch
+				var total time.Duration
+				cpu = 0
+				r0, w0 := sink.Requests()
+				for range b.N {
+					if kind == "new" {
+						total += land(next)
+						next += batch
+					} else {
+						total += land(n) // the first batch's records, which exist
+					}
+				}
+				r, w := sink.Requests()
+				b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/batch")
+				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "sink-cpu-ms/batch")
+				b.ReportMetric(float64(cold.Milliseconds()), "first-batch-ms")
+				b.ReportMetric(float64(r-r0+w-w0)/float64(b.N), "requests/batch")
+			})
+		}
 	}
 }

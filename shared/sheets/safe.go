@@ -321,11 +321,8 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, wp *window, 
 			Properties: &sheets.SheetProperties{SheetId: w.scratch, GridProperties: &sheets.GridProperties{RowCount: int64(len(t)) + 1, ColumnCount: width}},
 			Fields:     "gridProperties.rowCount,gridProperties.columnCount",
 		}},
-		{UpdateCells: &sheets.UpdateCellsRequest{
-			Range:  &sheets.GridRange{SheetId: w.scratch, StartRowIndex: 0, EndRowIndex: 1, StartColumnIndex: 0, EndColumnIndex: 1},
-			Rows:   []*sheets.RowData{{Values: []*sheets.CellData{{UserEnteredValue: &sheets.ExtendedValue{StringValue: &mark}}}}},
-			Fields: "userEnteredValue",
-		}},
+		keepMarker(w.scratch),
+		setMarker(w.scratch, mark),
 	}
 	// Snapshot: one copyPaste per run of consecutive touched rows.
 	for i := 0; i < len(t); {
@@ -376,7 +373,7 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, wp *window, 
 
 	snap := fmt.Sprintf("%s!A1:A%d", quoteTab(ScratchTab), len(t)+1)
 	body := &sheets.BatchUpdateSpreadsheetRequest{Requests: reqs, IncludeSpreadsheetInResponse: true,
-		ResponseIncludeGridData: true, ResponseRanges: []string{snap, quoteTab(s.Tab) + "!1:1"}}
+		ResponseIncludeGridData: true, ResponseRanges: []string{snap, quoteTab(s.Tab) + "!1:1", previousMarkerRange}}
 	var resp *sheets.BatchUpdateSpreadsheetResponse
 	err := k.callRetrying(ctx, true, "spreadsheets.batchUpdate", unapplied, func() (err error) {
 		resp, err = k.svc.Spreadsheets.BatchUpdate(k.id, body).Context(ctx).Do()
@@ -386,6 +383,7 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, wp *window, 
 	switch {
 	case err == nil:
 		keys = snapshotKeys(resp)
+		k.noteMarker(previousMarker(resp), mark)
 		// The owner may insert or move columns even in a protected tab: the header as it is
 		// right after the write says whether the cells went into the contract columns.
 		if herr := checkHeader(s, headerOf(resp, s.Tab)); herr != nil {
@@ -415,6 +413,7 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, wp *window, 
 			k.log.InfoContext(ctx, "sheets: the write was not applied; recomputing", "tab", s.Tab)
 			return outcome{}, nil
 		}
+		k.noteMarker(nil, mark) // what it replaced is unknown: keep no layout
 	default:
 		k.close(ctx, w)
 		var ge *googleapi.Error
@@ -442,6 +441,61 @@ func (k *Sink) write(ctx context.Context, s table.Schema, id int64, wp *window, 
 	return out, err
 }
 
+// previousMarkerRange is where a write keeps the marker it replaces (keepMarker).
+var previousMarkerRange = quoteTab(ScratchTab) + "!B1"
+
+// keepMarker copies the scratch tab's marker (A1) to B1, so the write that replaces it can
+// tell whether it was the one this Sink left: the first request of every write that sets a
+// marker (the scratch tab is at least two columns wide by then).
+func keepMarker(scratch int64) *sheets.Request {
+	return &sheets.Request{CopyPaste: &sheets.CopyPasteRequest{
+		Source:      &sheets.GridRange{SheetId: scratch, StartRowIndex: 0, EndRowIndex: 1, StartColumnIndex: 0, EndColumnIndex: 1},
+		Destination: &sheets.GridRange{SheetId: scratch, StartRowIndex: 0, EndRowIndex: 1, StartColumnIndex: 1, EndColumnIndex: 2},
+		PasteType:   "PASTE_VALUES",
+	}}
+}
+
+// setMarker writes a write's marker into the scratch tab's A1.
+func setMarker(scratch int64, mark string) *sheets.Request {
+	return &sheets.Request{UpdateCells: &sheets.UpdateCellsRequest{
+		Range:  &sheets.GridRange{SheetId: scratch, StartRowIndex: 0, EndRowIndex: 1, StartColumnIndex: 0, EndColumnIndex: 1},
+		Rows:   []*sheets.RowData{{Values: []*sheets.CellData{{UserEnteredValue: &sheets.ExtendedValue{StringValue: &mark}}}}},
+		Fields: "userEnteredValue",
+	}}
+}
+
+// noteMarker records that a write of this Sink left mark in the scratch tab, replacing prev
+// (nil when unknown). When prev is not the marker this Sink left last, someone else wrote the
+// spreadsheet since: every kept layout is dropped. The caller holds writeMu.
+func (k *Sink) noteMarker(prev []any, mark string) {
+	var p any
+	if len(prev) > 0 {
+		p = prev[0]
+	}
+	if k.marker == "" || keyOf(p) != k.marker {
+		clear(k.layouts)
+	}
+	k.marker = mark
+}
+
+// previousMarker returns the scratch tab's B1 from a write's response.
+func previousMarker(resp *sheets.BatchUpdateSpreadsheetResponse) []any {
+	if resp == nil || resp.UpdatedSpreadsheet == nil {
+		return nil
+	}
+	for _, sh := range resp.UpdatedSpreadsheet.Sheets {
+		if sh.Properties == nil || sh.Properties.Title != ScratchTab {
+			continue
+		}
+		for _, gd := range sh.Data {
+			if gd.StartColumn == 1 && gd.StartRow == 0 {
+				return columnOf(gd)
+			}
+		}
+	}
+	return nil
+}
+
 // snapshotKeys returns the scratch tab's column A from a write's response.
 func snapshotKeys(resp *sheets.BatchUpdateSpreadsheetResponse) []any {
 	if resp == nil || resp.UpdatedSpreadsheet == nil {
@@ -453,6 +507,9 @@ func snapshotKeys(resp *sheets.BatchUpdateSpreadsheetResponse) []any {
 		}
 		var out []any
 		for _, gd := range sh.Data {
+			if gd.StartColumn != 0 {
+				continue // the previous marker (B1)
+			}
 			for i := int64(len(out)); i < gd.StartRow; i++ {
 				out = append(out, nil)
 			}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/sheets/sheetsfake"
 	"supportsync.dev/shared/table"
@@ -41,8 +42,7 @@ type person struct {
 func (p *person) arm(at int64, fault bool, act func(n int64) error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	r, w := p.srv.Requests()
-	p.base, p.at, p.act, p.fault, p.fired, p.err = r+w, at, act, fault, false, nil
+	p.base, p.at, p.act, p.fault, p.fired, p.err = p.srv.Requests(""), at, act, fault, false, nil
 }
 
 func (p *person) hook(c sheetsfake.Call) {
@@ -55,9 +55,9 @@ func (p *person) hook(c sheetsfake.Call) {
 	if p.fault {
 		switch {
 		case p.refuse:
-			p.srv.Fail(1, 503)
+			p.srv.Inject(fakeapi.Fault{Code: 503})
 		case c.Write:
-			p.srv.FailAfterApply(1, 500)
+			p.srv.Inject(fakeapi.Fault{Answer: fakeapi.AfterApply, Code: 500})
 		}
 		return
 	}
@@ -369,7 +369,7 @@ func TestWriteAppliedThen500IsNotResent(t *testing.T) {
 	srv.OnRequest(func(c sheetsfake.Call) {
 		if c.Write {
 			if writes++; writes == 2 { // protect, then the write
-				srv.FailAfterApply(1, 500)
+				srv.Inject(fakeapi.Fault{Answer: fakeapi.AfterApply, Code: 500})
 			}
 		}
 	})
@@ -384,8 +384,8 @@ func TestWriteAppliedThen500IsNotResent(t *testing.T) {
 	if got := display(t, srv, "T"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("sheet %q, want %q", got, want)
 	}
-	if writes != 2 {
-		t.Errorf("%d write requests, want 2 (the applied write is never resent)", writes)
+	if writes != 4 {
+		t.Errorf("%d write requests, want 4: protect, the update (applied, answered 500, never resent), the append of b and its formats", writes)
 	}
 }
 

@@ -139,6 +139,12 @@ type Sink struct {
 	mu       sync.Mutex // guards ids and tabs
 	ids      map[string]int64
 	tabs     map[string]*sync.Mutex
+
+	// Guarded by writeMu: the marker this Sink's last write left in the scratch tab, and the
+	// layouts kept between batches (layout.go).
+	marker  string
+	layouts map[string]*layout
+	now     func() time.Time
 }
 
 // New returns a Sink writing to the spreadsheet with id spreadsheetID through svc; loc is the
@@ -152,6 +158,7 @@ func New(svc *sheets.Service, spreadsheetID string, loc *time.Location, opts ...
 		maxCells: DefaultMaxCells, maxBytes: DefaultMaxBytes, maxAttempts: DefaultMaxAttempts, pageRows: DefaultPageRows,
 		initialBackoff: time.Second, maxBackoff: 32 * time.Second,
 		ids: map[string]int64{}, tabs: map[string]*sync.Mutex{},
+		layouts: map[string]*layout{}, now: time.Now,
 	}
 	for _, o := range opts {
 		o(k)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/api/googleapi"
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/sheets"
 	"supportsync.dev/shared/sheets/sheetsfake"
 	"supportsync.dev/shared/table"
@@ -394,18 +395,18 @@ func TestRetriesQuotaAndServerErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			r0, w0 := sink.Requests()
-			srv.Fail(2, code) // the protect request fails twice (it was not applied: it is resent)
+			srv.Inject(fakeapi.Fault{Code: code, Times: 2}) // the protect request fails twice (it was not applied: it is resent)
 			if _, err := sink.Upsert(ctx, small, []table.Row{row("a", "A", "2026-01-01 00:00:00", 1, true)}, nil); err != nil {
 				t.Fatal(err)
 			}
-			if r, w := sink.Requests(); r-r0 != 1 || w-w0 != 4 {
-				t.Errorf("counted %d reads, %d writes; want 1, 4 (protect twice retried, write)", r-r0, w-w0)
+			if r, w := sink.Requests(); r-r0 != 1 || w-w0 != 5 {
+				t.Errorf("counted %d reads, %d writes; want 1, 5 (protect twice retried, append, formats)", r-r0, w-w0)
 			}
 		})
 	}
 	t.Run("gives up", func(t *testing.T) {
 		sink, srv := setup(t)
-		srv.Fail(100, 429)
+		srv.Inject(fakeapi.Fault{Code: 429, Times: 100})
 		_, err := sink.Upsert(ctx, small, nil, nil)
 		var ge *googleapi.Error
 		if !errors.As(err, &ge) || ge.Code != 429 {
@@ -419,7 +420,7 @@ func TestRetriesQuotaAndServerErrors(t *testing.T) {
 
 func TestRetryRespectsDeadline(t *testing.T) {
 	sink, srv := setup(t, sheets.WithBackoff(2*time.Second, 32*time.Second, 10))
-	srv.Fail(100, 503)
+	srv.Inject(fakeapi.Fault{Code: 503, Times: 100})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -459,12 +460,13 @@ func TestTenThousandRowsRequests(t *testing.T) {
 		opts                  []sheets.Option
 		wantReads, wantWrites int64
 	}{
-		// About 1.3 KB of JSON per Tickets row (formats only on date-time cells): 10,000 rows
-		// are ~13 MB, over the API's 10 MiB request limit, so the default 8 MiB budget takes
-		// two writes, in one window (protect, read, write, write).
+		// New rows go out as values (insert.go), about 300 bytes of JSON per Tickets row:
+		// 10,000 rows fit one append under the default 8 MiB budget, in one window (protect,
+		// read, append, the formats that end the window).
 		{name: "default budget", wantReads: 1, wantWrites: 3},
-		// Without the byte limit the cell budget alone holds 10,000 rows in one round.
-		{name: "cells only", opts: []sheets.Option{sheets.WithMaxBytes(1 << 30)}, wantReads: 1, wantWrites: 2},
+		// A byte budget of 1 MiB (about 400 bytes per row as estimated) takes six appends in
+		// the same window.
+		{name: "small byte budget", opts: []sheets.Option{sheets.WithMaxBytes(1 << 20)}, wantReads: 1, wantWrites: 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -474,13 +476,13 @@ func TestTenThousandRowsRequests(t *testing.T) {
 			}
 			for _, pass := range []string{"insert"} {
 				r0, w0 := sink.Requests()
-				fr0, fw0 := srv.Requests()
+				fr0, fw0 := srv.Requests(sheetsfake.Reads), srv.Requests(sheetsfake.Writes)
 				res, err := sink.Upsert(ctx, table.Tickets, rows, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				r, w := sink.Requests()
-				fr, fw := srv.Requests()
+				fr, fw := srv.Requests(sheetsfake.Reads), srv.Requests(sheetsfake.Writes)
 				t.Logf("%s of 10,000 rows: %+v, %d read + %d writes", pass, res, r-r0, w-w0)
 				if r-r0 != tt.wantReads || w-w0 != tt.wantWrites || fr-fr0 != tt.wantReads || fw-fw0 != tt.wantWrites {
 					t.Errorf("%s: sink counted %d+%d, server %d+%d; want %d reads + %d writes", pass, r-r0, w-w0, fr-fr0, fw-fw0, tt.wantReads, tt.wantWrites)
@@ -584,6 +586,11 @@ func TestAppendSyncLog(t *testing.T) {
 	if diff := cmp.Diff([]table.Row{logRow("run-1"), logRow("run-2")}, back); diff != "" {
 		t.Errorf("Sync_Log (-want +got):\n%s", diff)
 	}
+	for key, want := range map[string]bool{"run-1": true, "run-2": true, "run-3": false, "tickets": false} {
+		if got, err := sink.HasKey(ctx, table.SyncLog, key); err != nil || got != want {
+			t.Errorf("HasKey(%q) = %v, %v; want %v", key, got, err, want)
+		}
+	}
 	_ = srv
 }
 
@@ -640,7 +647,7 @@ func TestAppendRetriesOnlyRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, w0 := sink.Requests()
-		srv.Fail(1, tt.code)
+		srv.Inject(fakeapi.Fault{Code: tt.code})
 		err := sink.Append(ctx, table.SyncLog, row("run-x"))
 		_, w1 := sink.Requests()
 		if (err != nil) != tt.wantErr || w1-w0 != tt.wantWrites {

@@ -60,6 +60,9 @@ type pending struct {
 	reinsert []*sheets.RowData
 	// wide is set once a misplaced update landed on a row without a key.
 	wide bool
+	// maybeAppended holds records an append may have written (appendNew): found in the tab,
+	// they are rewritten and counted as inserted.
+	maybeAppended map[string]bool
 }
 
 // source says where a planned op comes from, to account for it once it is verified.
@@ -73,7 +76,8 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 	defer k.writeMu.Unlock()
 	var res Result
 	enc := newEncoder(s)
-	p := pending{want: map[string]*sheets.RowData{}, removed: map[string]bool{}, restore: map[string]*sheets.RowData{}}
+	p := pending{want: map[string]*sheets.RowData{}, removed: map[string]bool{}, restore: map[string]*sheets.RowData{},
+		maybeAppended: map[string]bool{}}
 	for _, key := range remove {
 		p.removed[key] = true
 	}
@@ -96,6 +100,13 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 	if res.Truncated > 0 || res.Skipped > 0 {
 		k.log.WarnContext(ctx, "sheets: upsert warnings", "tab", s.Tab, "truncated_texts", res.Truncated, "rows_without_key", res.Skipped)
 	}
+	// The layout kept from the last batch (layout.go) is taken out, and put back only when
+	// this call ends cleanly: any error leaves the next batch to read the key column.
+	lay := k.layouts[s.Tab]
+	delete(k.layouts, s.Tab)
+	if lay != nil && (k.now().Sub(lay.taken) >= layoutMaxAge || p.wide) {
+		lay = nil
+	}
 	for round := 0; ; round++ {
 		if round == maxRounds {
 			return res, fmt.Errorf("the tab kept changing while it was written: %d rows still to write after %d rounds (retry later)",
@@ -105,35 +116,104 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 		if err != nil {
 			return res, err
 		}
-		header, keys, err := k.readKeys(ctx, s, w, p.wide)
-		if err != nil {
-			k.close(ctx, w)
-			return res, err
+		var pr probe
+		if lay != nil {
+			var ok bool
+			if pr, ok = probeFor(s.Tab, lay, append(slices.Clone(p.order), remove...), w.tab.rows, len(s.Columns)); !ok {
+				lay = nil
+			}
 		}
-		if err := checkHeader(s, header); err != nil {
-			k.close(ctx, w)
-			return res, err
+		var keys []string
+		keyless := map[int64]keylessRow{}
+		torn := false
+		checked := lay != nil // the kept layout is checked: plan from its index
+		if lay != nil {
+			header, marker, got, err := k.readProbe(ctx, s, pr)
+			if err != nil {
+				k.close(ctx, w)
+				return res, err
+			}
+			if err := checkHeader(s, header); err != nil {
+				k.close(ctx, w)
+				return res, err
+			}
+			if why := lay.check(k.marker, marker, pr, got); why != nil {
+				k.log.InfoContext(ctx, "sheets: the tab changed since the last batch; reading the key column", "tab", s.Tab, "reason", why.Error())
+				lay, checked = nil, false
+			} else {
+				keys = lay.keys // blank rows and duplicates stay until the next full read
+				for _, key := range unchanged(pr, got, p.want) {
+					delete(p.want, key)
+					res.Updated++ // as current as an update makes it
+				}
+			}
 		}
-		keyless, torn, err := k.keylessRows(ctx, s, w, blanks(keys))
-		if err != nil {
-			k.close(ctx, w)
-			return res, err
+		if lay == nil {
+			var header []any
+			header, keys, err = k.readKeys(ctx, s, w, p.wide)
+			if err != nil {
+				k.close(ctx, w)
+				return res, err
+			}
+			if err := checkHeader(s, header); err != nil {
+				k.close(ctx, w)
+				return res, err
+			}
+			keyless, torn, err = k.keylessRows(ctx, s, w, blanks(keys))
+			if err != nil {
+				k.close(ctx, w)
+				return res, err
+			}
+			lay = newLayout(keys, k.now())
 		}
 		// Write in chunks within one request's budget. A chunk without deletions leaves every
-		// position as it was (appends land after the data), so the next chunk goes out in the
-		// same window, without protecting and reading again; the last one removes the
-		// protection. A chunk that found rows moved ends the round.
+		// position as it was, so the next chunk goes out in the same window, without
+		// protecting and reading again. New records are appended last (appendNew), and the
+		// request that ends the window removes the protection. A chunk that found rows moved,
+		// or deleted rows, ends the round.
 		added := 0
+		moved := false
+		// finish appends the new records and ends the window; done reports the call complete.
+		finish := func(news []string) (done bool, err error) {
+			ok, err := k.appendNew(ctx, s, id, &w, lay, &p, &res, news)
+			if err != nil || !ok {
+				return false, err // !ok: the append may have landed: read again, write what is missing
+			}
+			if len(p.want)+len(p.restore)+len(p.reinsert) > 0 {
+				return false, nil
+			}
+			if !moved {
+				k.layouts[s.Tab] = lay
+			}
+			return true, nil
+		}
 		for {
-			o, ups, adds, removals, complete := k.plan(s, p, keys, keyless)
+			var known *layout
+			if checked {
+				known = lay
+			}
+			o, ups, adds, removals, news, complete := k.plan(s, p, keys, keyless, known)
 			if o.empty() {
+				if len(news) > 0 && !torn {
+					if done, err := finish(news); done || err != nil {
+						return res, err
+					}
+					break
+				}
 				k.close(ctx, w)
 				if torn {
 					break // rows are moving: read again to tidy up
 				}
+				if !moved && k.marker != "" {
+					k.layouts[s.Tab] = lay
+				}
 				return res, nil
 			}
-			last := complete || len(o.deletes) > 0
+			// Deletions move rows: the chunk that has them is the round's last positional write.
+			// New records still go out in the same window (an append needs no position).
+			deletes := len(o.deletes) > 0
+			appendAfter := complete && len(news) > 0 && !torn
+			last := complete && len(news) == 0 || deletes && !appendAfter
 			out, err := k.write(ctx, s, id, &w, o, int64(len(keys)+added), last)
 			if err != nil {
 				return res, err
@@ -146,14 +226,33 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 			}
 			res.account(&p, out, ups, adds, removals)
 			clean := !slices.Contains(out.okDelete, false) && !slices.Contains(out.okUpdate, false)
-			if complete && clean && !torn && len(p.want)+len(p.restore)+len(p.reinsert) == 0 {
-				return res, nil
+			moved = moved || !clean || deletes || len(o.appends) > 0
+			if !clean {
+				break
 			}
-			if last || !clean {
+			if appendAfter {
+				// The positional writes are done (the keys read may be stale after deletions,
+				// so nothing is planned from them again): append the new records.
+				if done, err := finish(news); done || err != nil {
+					return res, err
+				}
+				break
+			}
+			if complete {
+				if !torn && len(p.want)+len(p.restore)+len(p.reinsert) == 0 {
+					if !moved {
+						k.layouts[s.Tab] = lay
+					}
+					return res, nil
+				}
+				break
+			}
+			if deletes {
 				break
 			}
 			added += len(o.appends)
 		}
+		lay = nil
 	}
 }
 
@@ -168,7 +267,11 @@ func (res *Result) account(p *pending, out outcome, ups, adds []source, removals
 			delete(p.restore, src.key)
 		} else {
 			delete(p.want, src.key)
-			res.Updated++
+			if p.maybeAppended[src.key] {
+				res.Inserted++
+			} else {
+				res.Updated++
+			}
 		}
 	}
 	for i, ok := range out.okDelete {
@@ -332,8 +435,11 @@ func rowKey(rd *sheets.RowData) string {
 // and leaves the positions as they were). It returns, parallel to the updates and the
 // appends, where each comes from, for each deletion whether it removes a key of remove, and
 // whether the ops are all there is to do.
-func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]keylessRow) (o ops, ups, adds []source, removals []bool, complete bool) {
-	where := make(map[string]int64, len(keys))
+//
+// With known (a checked layout, whose keys are keys) it takes the rows from its index instead of
+// scanning every key: its cost then follows the batch, not the tab. Blank rows and duplicates
+// are left for the next full read then.
+func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]keylessRow, known *layout) (o ops, ups, adds []source, removals []bool, news []string, complete bool) {
 	cells, bytes := 0, 0
 	fits := func(c, b int) bool {
 		if len(ups)+len(o.deletes)+len(adds) > 0 && (cells+c > k.maxCells || bytes+b > k.maxBytes) {
@@ -345,6 +451,19 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]
 	var dels []deletion
 	var isRemoval []bool
 	var clears []int64
+	var where map[string]int64
+	if known != nil {
+		where = known.where
+		for key := range p.removed {
+			if idx, ok := where[key]; ok {
+				dels, isRemoval = append(dels, deletion{idx, key}), append(isRemoval, true)
+			}
+		}
+		slices.SortFunc(dels, func(a, b deletion) int { return int(a.idx - b.idx) })
+		keys = nil // nothing to scan
+	} else {
+		where = make(map[string]int64, len(keys))
+	}
 	for i, key := range keys {
 		idx := int64(i + 1)
 		if key == "" {
@@ -385,12 +504,12 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]
 	}
 	for _, key := range p.order {
 		if rd, ok := p.want[key]; ok && !addUpdate(key, rd, false) {
-			return o, ups, adds, removals, false
+			return o, ups, adds, removals, nil, false
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(p.restore)) {
 		if !addUpdate(key, p.restore[key], true) {
-			return o, ups, adds, removals, false
+			return o, ups, adds, removals, nil, false
 		}
 	}
 	for _, idx := range clears {
@@ -399,7 +518,7 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]
 			data.Values[i] = &sheets.CellData{}
 		}
 		if !fits(ncols-1, estimateBytes(data)+300) {
-			return o, ups, adds, removals, false
+			return o, ups, adds, removals, nil, false
 		}
 		o.updates = append(o.updates, update{idx: idx, key: "", data: data})
 		ups = append(ups, source{restore: true})
@@ -412,33 +531,27 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]
 			continue
 		}
 		if !fits(len(rd.Values), estimateBytes(rd)) {
-			return o, ups, adds, removals, false
+			return o, ups, adds, removals, nil, false
 		}
 		o.appends = append(o.appends, rd)
 		adds = append(adds, source{key: key, restore: true})
 	}
 	for _, key := range p.order {
-		rd, ok := p.want[key]
-		if !ok || reinserting[key] {
+		if _, ok := p.want[key]; !ok || reinserting[key] {
 			continue
 		}
-		if _, ok := where[key]; ok {
-			continue
+		if _, ok := where[key]; !ok {
+			news = append(news, key)
 		}
-		if !fits(ncols, estimateBytes(rd)) {
-			return o, ups, adds, removals, false
-		}
-		o.appends = append(o.appends, rd)
-		adds = append(adds, source{key: key})
 	}
 	for i, d := range dels {
 		if !fits(0, 300) {
-			return o, ups, adds, removals, false
+			return o, ups, adds, removals, news, false
 		}
 		o.deletes = append(o.deletes, d)
 		removals = append(removals, isRemoval[i])
 	}
-	return o, ups, adds, removals, true
+	return o, ups, adds, removals, news, true
 }
 
 // appendRows adds AppendCells requests for rows.
@@ -543,6 +656,7 @@ func (k *Sink) prune(ctx context.Context, s table.Schema, id int64, pol PrunePol
 	}
 	held := false
 	var reinsert []*sheets.RowData
+	delete(k.layouts, s.Tab) // rows move: the next batch reads the key column
 	for round := 0; ; round++ {
 		if round == maxRounds {
 			return res, fmt.Errorf("the tab kept changing while rows were deleted (retry later)")
@@ -715,6 +829,30 @@ func (k *Sink) Rows(ctx context.Context, s table.Schema) ([]table.Row, error) {
 		return nil, fmt.Errorf("sheets: rows %s: %w", s.Tab, err)
 	}
 	return rows, nil
+}
+
+// HasKey reports whether a data row of the schema's tab has key in its key column. It reads that
+// column only (the Sync_Log check before a run's row is appended reads one column, not the whole
+// log).
+func (k *Sink) HasKey(ctx context.Context, s table.Schema, key string) (bool, error) {
+	found := false
+	err := k.onTab(ctx, s, func(int64) error {
+		vr, err := k.readRange(ctx, quoteTab(s.Tab)+"!A2:A")
+		if err != nil {
+			return err
+		}
+		for _, r := range vr.Values {
+			if len(r) > 0 && keyOf(r[0]) == key {
+				found = true
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("sheets: keys of %s: %w", s.Tab, err)
+	}
+	return found, nil
 }
 
 // readRows reads and decodes the contract columns below the header, in one request.

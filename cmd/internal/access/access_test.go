@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"supportsync.dev/cmd/internal/sandboxdata"
 	"supportsync.dev/shared/hubspot"
 	"supportsync.dev/shared/hubspot/hubspotfake"
 	"supportsync.dev/shared/livechat"
@@ -18,7 +19,7 @@ import (
 func hubspotProbes(t *testing.T, token string, missing ...string) []Result {
 	t.Helper()
 	now := time.Now()
-	srv := hubspotfake.New(hubspotfake.Generate(1, 50, now), hubspotfake.WithPrefix("/api"))
+	srv := hubspotfake.New(sandboxdata.Tickets(1, 50, now), hubspotfake.WithPrefix("/api"))
 	ts := httptest.NewServer(srv.Without(missing...))
 	t.Cleanup(ts.Close)
 	c, err := hubspot.NewClient(hubspot.WithBaseURL(ts.URL+"/api"), hubspot.WithToken(token), hubspot.WithMaxAttempts(1))

@@ -30,7 +30,7 @@ echo "$out"
 
 sandbox
 env $(env_for product) HUBSPOT_RATE_PER_10S=0 HUBSPOT_SEARCH_RATE_PER_SECOND=0 \
-	"$tmp/supportsync" devstack --once --source tickets --mode full --data "$tmp/data" >"$tmp/product.log" 2>&1
+	"$tmp/supportsync" devstack --once --source tickets --mode full --widgets-addr 127.0.0.1:0 --data "$tmp/data" >"$tmp/product.log" 2>&1
 kill -INT $sb; wait $sb 2>/dev/null || true
 line=$(grep 'records/s' "$tmp/product.log" | tail -1)
 echo "supportsync: $(grep -E '^\s+fetched' "$tmp/product.log" | tail -1 | xargs);$line"

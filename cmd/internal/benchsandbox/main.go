@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"time"
 
+	"supportsync.dev/cmd/internal/sandboxdata"
 	"supportsync.dev/shared/hubspot/hubspotfake"
 	"supportsync.dev/shared/sheets/sheetsfake"
 )
@@ -22,7 +23,7 @@ func main() {
 	hsAddr := flag.String("hubspot", "127.0.0.1:18081", "HubSpot listen address")
 	shAddr := flag.String("sheets", "127.0.0.1:18082", "Sheets listen address")
 	flag.Parse()
-	ds := hubspotfake.Generate(*seed, *n, time.Now())
+	ds := sandboxdata.Tickets(*seed, *n, time.Now())
 	hs := hubspotfake.New(ds, hubspotfake.WithToken("x"))
 	// In memory: a saved snapshot would cost each write as much as the workbook is large,
 	// which the real API does not, and would penalise a client for each request it makes.

@@ -13,6 +13,7 @@ import (
 
 	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/livechat"
+	"supportsync.dev/shared/sheets/sheetsfake"
 	"supportsync.dev/shared/table"
 )
 
@@ -184,7 +185,7 @@ func TestChatsFullIncrementalReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, snapshot := sheetRows(t, s, table.Chats.Tab)
-	_, w0 := s.Sandbox.Sheets.Requests()
+	w0 := s.Sandbox.Sheets.Requests(sheetsfake.Writes)
 	if _, err := s.pub.Publish(ctx, rawTopic, data, attrs); err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func TestChatsFullIncrementalReplay(t *testing.T) {
 	if !slices.EqualFunc(snapshot, after, slices.Equal) {
 		t.Errorf("the replayed batch changed the Chats tab")
 	}
-	if _, w1 := s.Sandbox.Sheets.Requests(); w1 != w0 {
+	if w1 := s.Sandbox.Sheets.Requests(sheetsfake.Writes); w1 != w0 {
 		t.Errorf("the replayed batch made %d write requests", w1-w0)
 	}
 }

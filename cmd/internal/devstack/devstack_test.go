@@ -18,6 +18,7 @@ import (
 	"supportsync.dev/shared/emulator/emulatortest"
 	"supportsync.dev/shared/hubspot"
 	"supportsync.dev/shared/hubspot/hubspotfake"
+	"supportsync.dev/shared/sheets/sheetsfake"
 	"supportsync.dev/shared/table"
 )
 
@@ -348,7 +349,7 @@ func TestRedeliveryAndPoison(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, snapshot := sheetRows(t, s, table.Tickets.Tab)
-	r0, w0 := s.Sandbox.Sheets.Requests()
+	r0, w0 := s.Sandbox.Sheets.Requests(sheetsfake.Reads), s.Sandbox.Sheets.Requests(sheetsfake.Writes)
 	if _, err := s.pub.Publish(ctx, raw, data, attrs); err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +387,7 @@ func TestRedeliveryAndPoison(t *testing.T) {
 	if logs, _ := os.ReadFile(s.opts.DataDir + "/logs/process.log"); !strings.Contains(string(logs), `"event":"batch_stale"`) {
 		t.Errorf("the stale batch was not reported as superseded")
 	}
-	if r1, w1 := s.Sandbox.Sheets.Requests(); w1 != w0 {
+	if r1, w1 := s.Sandbox.Sheets.Requests(sheetsfake.Reads), s.Sandbox.Sheets.Requests(sheetsfake.Writes); w1 != w0 {
 		t.Errorf("redelivery and poison made %d write requests (%d reads)", w1-w0, r1-r0)
 	}
 	run, ok, err := s.Store.Run(ctx, "poison-run")

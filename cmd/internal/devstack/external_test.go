@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"supportsync.dev/cmd/internal/sandboxdata"
 	"supportsync.dev/shared/batch"
 	"supportsync.dev/shared/hubspot/hubspotfake"
 	"supportsync.dev/shared/sheets/sheetsfake"
@@ -15,7 +16,7 @@ import (
 // caller's (as HUBSPOT_API_BASE_URL, HUBSPOT_TOKEN, SHEETS_API_ENDPOINT and SPREADSHEET_ID
 // would in a shell): no sandbox stands in for them and the sync lands in the given sheet.
 func TestGivenServersReplaceTheSandbox(t *testing.T) {
-	hs := hubspotfake.NewTestServer(hubspotfake.Generate(9, 120, time.Now()), hubspotfake.WithToken("pat-given"))
+	hs := hubspotfake.NewTestServer(sandboxdata.Tickets(9, 120, time.Now()), hubspotfake.WithToken("pat-given"))
 	t.Cleanup(hs.Close)
 	sh := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("given-sheet"))
 	t.Cleanup(func() { sh.Close() })
@@ -45,7 +46,7 @@ func TestGivenServersReplaceTheSandbox(t *testing.T) {
 	if len(rows)-1 != c.Fetched-c.Rejected || c.Excluded != 0 || c.Fetched == 0 {
 		t.Fatalf("%d rows in the given sheet; counts %+v", len(rows)-1, c)
 	}
-	if hs.Requests() == 0 {
+	if hs.Requests("") == 0 {
 		t.Fatal("the given HubSpot was not called")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"supportsync.dev/cmd/internal/sandboxdata"
 	"supportsync.dev/shared/hubspot/hubspotfake"
 	"supportsync.dev/shared/livechat/livechatfake"
 	"supportsync.dev/shared/sheets/sheetsfake"
@@ -36,6 +37,7 @@ type Sandbox struct {
 	Chats     *livechatfake.Dataset
 	Sheets    *sheetsfake.Fake // nil when SHEETS_API_ENDPOINT is set
 	SheetPath string           // the .xlsx of the local sheet
+	local     *localSheet
 	servers   []*http.Server
 }
 
@@ -73,8 +75,8 @@ func (sb *Sandbox) Close() {
 	for _, s := range sb.servers {
 		s.Close()
 	}
-	if sb.Sheets != nil {
-		sb.Sheets.Close()
+	if sb.local != nil {
+		sb.local.Close()
 	}
 }
 
@@ -83,7 +85,7 @@ func (sb *Sandbox) Close() {
 func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sandbox, error) {
 	sb := &Sandbox{}
 	if env["HUBSPOT_API_BASE_URL"] == "" {
-		sb.Tickets = hubspotfake.Generate(opts.Seed, opts.SandboxTickets, time.Now())
+		sb.Tickets = sandboxdata.Tickets(opts.Seed, opts.SandboxTickets, time.Now())
 		hopts := []hubspotfake.Option{hubspotfake.WithToken(SandboxToken)}
 		if opts.SandboxLimits {
 			hopts = append(hopts, hubspotfake.WithLimits(100, 5))
@@ -140,12 +142,12 @@ func startSandbox(ctx context.Context, opts Options, env map[string]string) (*Sa
 	if env["SHEETS_API_ENDPOINT"] == "" && env["SPREADSHEET_ID"] == "" {
 		env["SPREADSHEET_ID"] = "local"
 		dir := filepath.Join(opts.DataDir, "sheets")
-		f, err := sheetsfake.Open(dir, sheetsfake.AutoCreate(), sheetsfake.WithExport("xlsx", writeXLSX))
+		ls, err := openLocalSheet(dir, time.Second, writeXLSX, sheetsfake.AutoCreate())
 		if err != nil {
-			return nil, fmt.Errorf("local sheet: %w", err)
+			return nil, err
 		}
-		sb.Sheets = f
-		url, err := sb.serve(f)
+		sb.local, sb.Sheets = ls, ls.Fake
+		url, err := sb.serve(ls.Fake)
 		if err != nil {
 			return nil, err
 		}

@@ -11,7 +11,7 @@ import (
 
 // writeXLSX writes the local sheet's tabs as an .xlsx file a spreadsheet program opens:
 // dates, numbers, booleans and texts typed, formats and frozen rows kept, formulas as text
-// (the fake does not evaluate them). It is the local sheet's sheetsfake.Exporter.
+// (the fake does not evaluate them). It is the local sheet's exporter.
 func writeXLSX(path string, tabs []sheetsfake.Tab) error {
 	x := excelize.NewFile()
 	defer x.Close()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,61 +15,45 @@ import (
 
 var now = time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
 
-func TestGenerateRealistic(t *testing.T) {
-	a := hubspotfake.Generate(42, 5000, now)
-	b := hubspotfake.Generate(42, 5000, now)
-	if diff := cmp.Diff(a, b); diff != "" {
+func TestFixture(t *testing.T) {
+	a := hubspotfake.Fixture(42, 3000, now)
+	if diff := cmp.Diff(a, hubspotfake.Fixture(42, 3000, now)); diff != "" {
 		t.Fatalf("not deterministic:\n%.1000s", diff)
 	}
-	var active, archived, unnamed int
+	if diff := cmp.Diff(a, hubspotfake.Fixture(43, 3000, now)); diff == "" {
+		t.Error("another seed gives the same tickets")
+	}
+	owners := map[string]hubspot.Owner{}
 	for _, o := range a.Owners {
-		if o.Archived {
-			archived++
-		} else {
-			active++
-		}
-		if o.FirstName == "" {
-			unnamed++
-		}
+		owners[o.ID] = o
 	}
-	if active != 12 || archived != 2 || unnamed == 0 {
-		t.Errorf("owners: %d active, %d archived, %d unnamed", active, archived, unnamed)
+	if len(a.Owners) != 14 || len(a.Pipelines) != 3 || owners[hubspotfake.ManagerOwnerID].Email != "richie.rich@example.com" {
+		t.Errorf("account: %d owners, %d pipelines, manager %+v", len(a.Owners), len(a.Pipelines), owners[hubspotfake.ManagerOwnerID])
 	}
-	counts := map[string]int{}
-	for _, tk := range a.Tickets {
-		switch o := tk.Prop("hubspot_owner_id"); o {
-		case "":
-			counts["unowned"]++
-		case hubspotfake.UnknownOwnerID:
-			counts["unknown"]++
-		case hubspotfake.ManagerOwnerID:
-			counts["manager"]++
+	closed := 0
+	for i, tk := range a.Tickets {
+		if i > 0 && tk.ID <= a.Tickets[i-1].ID {
+			t.Fatalf("ids not ascending: %s after %s", tk.ID, a.Tickets[i-1].ID)
 		}
-		if tk.Prop("closed_date") != "" {
-			counts["closed"]++
+		for _, k := range hubspot.TicketProperties {
+			if _, ok := tk.Properties[k]; !ok {
+				t.Fatalf("ticket %s lacks %s", tk.ID, k)
+			}
 		}
-		if tk.Prop("time_to_first_agent_reply") != "" {
-			counts["replied"]++
-		}
-		if strings.ContainsAny(tk.Prop("subject")[:min(1, len(tk.Prop("subject")))], "=+@-") {
-			counts["formula"]++
-		}
-		if strings.Contains(tk.Prop("hs_ticket_category"), ";") {
-			counts["multi-category"]++
-		}
-		if v := tk.Prop("closed_date") + tk.Prop("first_agent_reply_date") + tk.Prop("hs_ticket_priority") + tk.Prop("hs_ticket_category"); strings.Contains(v, "Unknown") || strings.Contains(v, "not-a-date") {
-			counts["bad"]++
-		}
-		if tk.CreatedAt.Before(now.Add(-401*24*time.Hour)) || tk.UpdatedAt.Before(tk.CreatedAt) || !tk.UpdatedAt.Before(now) {
+		if tk.CreatedAt.Before(now.Add(-400*24*time.Hour)) || tk.UpdatedAt.Before(tk.CreatedAt) || !tk.UpdatedAt.Before(now) ||
+			tk.Prop("hs_lastmodifieddate") != tk.UpdatedAt.Format("2006-01-02T15:04:05.000Z") {
 			t.Fatalf("ticket %s times out of range: %v %v", tk.ID, tk.CreatedAt, tk.UpdatedAt)
 		}
-	}
-	for _, k := range []string{"unowned", "unknown", "manager", "closed", "replied", "formula", "multi-category", "bad"} {
-		if counts[k] == 0 {
-			t.Errorf("no %s tickets (%v)", k, counts)
+		if o := owners[tk.Prop("hubspot_owner_id")]; o.Type != "PERSON" || o.Archived {
+			t.Fatalf("ticket %s owned by %+v", tk.ID, o)
+		}
+		if tk.Prop("closed_date") != "" {
+			closed++
 		}
 	}
-	t.Logf("%v", counts)
+	if closed < 2700 || closed == len(a.Tickets) {
+		t.Errorf("%d of %d tickets closed, want those older than two weeks", closed, len(a.Tickets))
+	}
 }
 
 func post(t *testing.T, url, token string, body any) (int, map[string]any) {
@@ -90,7 +73,7 @@ func post(t *testing.T, url, token string, body any) (int, map[string]any) {
 }
 
 func TestSearchWire(t *testing.T) {
-	ds := hubspotfake.Generate(3, 2000, now)
+	ds := hubspotfake.Fixture(3, 2000, now)
 	ts := hubspotfake.NewTestServer(ds, hubspotfake.WithPrefix("/api"))
 	defer ts.Close()
 	mid := ds.Tickets[1000]
@@ -143,7 +126,7 @@ func TestLargeDatasetFast(t *testing.T) {
 		t.Skip("short")
 	}
 	start := time.Now()
-	ds := hubspotfake.Generate(9, 100_000, now)
+	ds := hubspotfake.Fixture(9, 100_000, now)
 	gen := time.Since(start)
 	ts := hubspotfake.NewTestServer(ds)
 	defer ts.Close()
@@ -158,8 +141,8 @@ func TestLargeDatasetFast(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("generate 100k: %s; 6 search pages: %s (total %d)", gen, time.Since(start), p.Total)
+	t.Logf("fixture 100k: %s; 6 search pages: %s (total %d)", gen, time.Since(start), p.Total)
 	if gen > 5*time.Second {
-		t.Errorf("Generate too slow: %s", gen)
+		t.Errorf("Fixture too slow: %s", gen)
 	}
 }

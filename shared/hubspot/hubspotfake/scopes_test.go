@@ -17,7 +17,7 @@ import (
 // naming the scope on owners only; tickets and pipelines (which tickets satisfies) still work,
 // and a wrong token still gets 401 first.
 func TestWithoutScope(t *testing.T) {
-	srv := hubspotfake.New(hubspotfake.Generate(1, 20, time.Now()))
+	srv := hubspotfake.New(hubspotfake.Fixture(1, 20, time.Now()))
 	ts := httptest.NewServer(srv.Without(hubspotfake.ScopeOwners))
 	defer ts.Close()
 	ctx := context.Background()

@@ -2,7 +2,8 @@
 // ticket list and search, owners and ticket pipelines. It speaks HubSpot's wire format
 // (paging, search filters and sorts, the 10,000-result search ceiling, error and 429 bodies,
 // rate-limit headers), is safe for concurrent use, stays fast with 100,000+ tickets, and
-// can inject faults. Tests and the local sandbox (supportsync devstack) use it.
+// answers the faults a test injects (fakeapi.Fault; see Server for the request names).
+// Tests and the local sandbox (supportsync devstack) use it.
 package hubspotfake
 
 import (
@@ -18,24 +19,31 @@ import (
 	"sync/atomic"
 	"time"
 
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/hubspot"
 )
 
 // DefaultToken is the bearer token a Server accepts unless WithToken says otherwise.
 const DefaultToken = "pat-na1-00000000-0000-4000-8000-fake0token00"
 
-// Endpoint names for Server.Count.
+// The names the server gives requests, for Requests and fakeapi.Fault.Match: each request
+// is named by its endpoint, and list and search requests by EndpointTickets too.
 const (
-	EndpointList      = "list"
-	EndpointSearch    = "search"
-	EndpointOwners    = "owners"
-	EndpointPipelines = "pipelines"
-	EndpointOther     = "other"
+	EndpointList      = "list"      // GET /crm/v3/objects/tickets
+	EndpointSearch    = "search"    // POST /crm/v3/objects/tickets/search
+	EndpointOwners    = "owners"    // GET /crm/v3/owners
+	EndpointPipelines = "pipelines" // GET /crm/v3/pipelines/tickets
+	EndpointOther     = "other"     // anything else (answered 404)
+	EndpointTickets   = "tickets"   // list and search
 )
 
 // Server is the fake API, an http.Handler. Paths are served under an optional prefix
-// (WithPrefix), so a client whose base URL lacks the prefix gets 404s.
+// (WithPrefix), so a client whose base URL lacks the prefix gets 404s. Its fakeapi.Control
+// takes injected faults (a Status fault is answered in HubSpot's wire format: see
+// TenSecondly for the 429 variants) and counts requests by the Endpoint names.
 type Server struct {
+	fakeapi.Control
+
 	prefix string
 	token  string
 
@@ -60,11 +68,7 @@ type Server struct {
 	dailyCount  int
 	rateLimited atomic.Int64
 
-	faultMu sync.Mutex
-	faults  []*Fault
-
-	counts [5]atomic.Int64
-	corr   atomic.Uint64
+	corr atomic.Uint64
 }
 
 // rec is a stored ticket with its sort keys.
@@ -171,31 +175,6 @@ func NewTestServer(ds *Dataset, opts ...Option) *TestServer {
 // Close shuts the listener down.
 func (ts *TestServer) Close() { ts.HTTP.Close() }
 
-// Count returns how many requests reached an endpoint (EndpointList, …), faults and 429s
-// included.
-func (s *Server) Count(endpoint string) int64 {
-	switch endpoint {
-	case EndpointList:
-		return s.counts[0].Load()
-	case EndpointSearch:
-		return s.counts[1].Load()
-	case EndpointOwners:
-		return s.counts[2].Load()
-	case EndpointPipelines:
-		return s.counts[3].Load()
-	}
-	return s.counts[4].Load()
-}
-
-// Requests returns the number of requests of every endpoint.
-func (s *Server) Requests() int64 {
-	var n int64
-	for i := range s.counts {
-		n += s.counts[i].Load()
-	}
-	return n
-}
-
 // RateLimited returns how many 429s the server's own limits answered (injected faults not
 // counted).
 func (s *Server) RateLimited() int64 { return s.rateLimited.Load() }
@@ -219,32 +198,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == hubspot.PathPipelines && r.Method == http.MethodGet:
 		endpoint = EndpointPipelines
 	}
-	switch endpoint {
-	case EndpointList:
-		s.counts[0].Add(1)
-	case EndpointSearch:
-		s.counts[1].Add(1)
-	case EndpointOwners:
-		s.counts[2].Add(1)
-	case EndpointPipelines:
-		s.counts[3].Add(1)
-	default:
-		s.counts[4].Add(1)
+	names := []string{endpoint}
+	if endpoint == EndpointList || endpoint == EndpointSearch {
+		names = append(names, EndpointTickets)
 	}
+	s.Serve(w, r, names, s.writeFault, func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, path, endpoint)
+	})
+}
 
-	f := s.takeFault(path)
-	if f != nil && f.Kind == FaultDelay {
-		select {
-		case <-time.After(f.Delay):
-		case <-r.Context().Done():
-			return
-		}
-		f = nil
-	}
-	if f != nil && f.Kind != FaultTruncatedJSON {
-		s.serveFault(w, f)
-		return
-	}
+// serve answers a request to endpoint as HubSpot does.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, path, endpoint string) {
 	if s.token != "" && r.Header.Get("Authorization") != "Bearer "+s.token {
 		s.writeError(w, http.StatusUnauthorized, "INVALID_AUTHENTICATION",
 			"Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
@@ -283,9 +247,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := buf.Bytes()
-	if f != nil { // FaultTruncatedJSON
-		out = out[:len(out)/2]
-	}
 	w.Header().Set("Content-Type", "application/json;charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(status)
@@ -322,7 +283,7 @@ func (s *Server) admit(w http.ResponseWriter, search bool) bool {
 	if s.dailyLimit > 0 {
 		if s.dailyCount >= s.dailyLimit {
 			s.rateLimited.Add(1)
-			s.write429(w, "You have reached your daily limit.", "DAILY", nil)
+			s.write429(w, "You have reached your daily limit.", "DAILY")
 			return false
 		}
 		s.dailyCount++
@@ -334,7 +295,7 @@ func (s *Server) admit(w http.ResponseWriter, search bool) bool {
 		s.searchLog = trimLog(s.searchLog, now.Add(-time.Second))
 		if len(s.searchLog) >= s.searchPerS {
 			s.rateLimited.Add(1)
-			s.write429(w, "You have reached your secondly limit.", "", nil)
+			s.write429(w, "You have reached your secondly limit.", "")
 			return false
 		}
 		s.searchLog = append(s.searchLog, now)
@@ -354,7 +315,7 @@ func (s *Server) admit(w http.ResponseWriter, search bool) bool {
 	if len(s.generalLog) >= s.perWindow {
 		s.rateLimited.Add(1)
 		h.Set("X-HubSpot-RateLimit-Remaining", "0")
-		s.write429(w, "You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING", nil)
+		s.write429(w, "You have reached your ten_secondly_rolling limit.", "TEN_SECONDLY_ROLLING")
 		return false
 	}
 	s.generalLog = append(s.generalLog, now)
@@ -375,7 +336,7 @@ func trimLog(log []time.Time, cutoff time.Time) []time.Time {
 }
 
 // write429 writes a rate-limit body; policy "" leaves policyName out (search's shape).
-func (s *Server) write429(w http.ResponseWriter, message, policy string, _ http.Header) {
+func (s *Server) write429(w http.ResponseWriter, message, policy string) {
 	b := map[string]string{
 		"status": "error", "message": message, "errorType": "RATE_LIMIT",
 		"correlationId": s.correlationID(), "requestId": s.correlationID(),

@@ -41,8 +41,10 @@ func (s *Server) Without(scopes ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		action := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 		if sc := ScopeFor(action); sc != "" && missing[sc] && s.authorized(r) {
-			s.total.Add(1)
-			writeError(w, http.StatusForbidden, "authorization", "Access denied")
+			s.Serve(w, r, []string{action}, s.writeFault, func(w http.ResponseWriter, _ *http.Request) {
+				s.setHeaders(w)
+				writeError(w, http.StatusForbidden, "authorization", "Access denied")
+			})
 			return
 		}
 		s.ServeHTTP(w, r)

@@ -1,12 +1,11 @@
 // Package livechatfake is a fake LiveChat API v3.5 server for tests and the local sandbox. It
 // speaks the wire format of list_archives (page_id paging), list_agents, list_bots and
 // list_groups over a deterministic generated account (Generate), checks HTTP Basic
-// credentials, rate-limits like a real account, sends the Legacy header, and injects faults
-// on demand (429, 502 with an HTML body, truncated JSON, delays).
+// credentials, rate-limits like a real account, sends the Legacy header, and answers the
+// faults a test injects (fakeapi.Fault: 429, 502 with an HTML body, truncated JSON, delays…).
 package livechatfake
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -16,38 +15,21 @@ import (
 	"sync/atomic"
 	"time"
 
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/livechat"
 )
 
 // DefaultLegacy is the Legacy header value the fake sends by default (API v3.5 is legacy).
 const DefaultLegacy = "2027-02-15"
 
-// FaultKind is a failure the server can be told to produce.
-type FaultKind int
-
-// The injectable faults.
-const (
-	// TooManyRequests answers 429 with the too_many_requests error envelope.
-	TooManyRequests FaultKind = iota + 1
-	// BadGateway answers 502 with an HTML body, as a load balancer does.
-	BadGateway
-	// Internal answers 500 with the internal error envelope.
-	Internal
-	// TruncatedJSON answers 200 with the first half of the real body.
-	TruncatedJSON
-	// Delay waits Fault.Delay (or until the client gives up), then answers normally.
-	Delay
-)
-
-// Fault is one injected failure.
-type Fault struct {
-	Kind  FaultKind
-	Delay time.Duration
-}
-
 // Server is the fake API, an http.Handler. Mount it at the root of a server, or under a
-// prefix with http.StripPrefix.
+// prefix with http.StripPrefix. Its fakeapi.Control takes injected faults (a Status fault
+// is answered with LiveChat's error envelope, a 502 with a load balancer's HTML page) and
+// counts requests by action: a request is named by the last element of its path
+// ("list_archives", "list_agents", …).
 type Server struct {
+	fakeapi.Control
+
 	ds          *Dataset
 	account     string
 	pat         string
@@ -58,9 +40,6 @@ type Server struct {
 	mu      sync.Mutex
 	perMin  int
 	window  []time.Time // accepted requests in the last minute
-	faults  []Fault
-	counts  map[string]int64
-	total   atomic.Int64
 	limited atomic.Int64
 }
 
@@ -88,7 +67,7 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 
 // New returns a server over ds.
 func New(ds *Dataset, opts ...Option) *Server {
-	s := &Server{ds: ds, perMin: 180, legacy: DefaultLegacy, now: time.Now, counts: map[string]int64{}}
+	s := &Server{ds: ds, perMin: 180, legacy: DefaultLegacy, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -106,26 +85,6 @@ func (s *Server) SetRatePerMinute(n int) {
 	s.window = nil
 }
 
-// Inject makes the next n requests fail with f (queued after faults already injected).
-func (s *Server) Inject(n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
-}
-
-// Requests returns how many requests reached the given action ("list_archives", …); ""
-// counts every request.
-func (s *Server) Requests(action string) int64 {
-	if action == "" {
-		return s.total.Load()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[action]
-}
-
 // RateLimited returns how many requests the rate limit rejected.
 func (s *Server) RateLimited() int64 { return s.limited.Load() }
 
@@ -135,61 +94,54 @@ func writeError(w http.ResponseWriter, status int, typ, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"type": typ, "message": msg}})
 }
 
-func writeJSON(w http.ResponseWriter, v any, truncate bool) {
-	var buf bytes.Buffer
-	_ = json.NewEncoder(&buf).Encode(v)
+func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	data := buf.Bytes()
-	if truncate {
-		data = data[:len(data)/2]
-	}
-	_, _ = w.Write(data)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.total.Add(1)
 	action := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
-	s.mu.Lock()
-	s.counts[action]++
-	var fault Fault
-	if len(s.faults) > 0 {
-		fault = s.faults[0]
-		s.faults = s.faults[1:]
-	}
-	s.mu.Unlock()
+	s.Serve(w, r, []string{action}, s.writeFault, s.serve)
+}
 
+// setHeaders sets the headers of every answer.
+func (s *Server) setHeaders(w http.ResponseWriter) {
 	if s.legacy != "" {
 		w.Header().Set("Legacy", s.legacy)
 	}
 	if s.deprecation != "" {
 		w.Header().Set("Deprecation", s.deprecation)
 	}
-	truncate := false
-	switch fault.Kind {
-	case TooManyRequests:
-		writeError(w, http.StatusTooManyRequests, "too_many_requests", "Too many requests")
-		return
-	case BadGateway:
+}
+
+// writeFault answers an injected fault's status as LiveChat does: a 502 with a load
+// balancer's HTML page, every other code with the error envelope of its type.
+func (s *Server) writeFault(w http.ResponseWriter, f fakeapi.Fault) {
+	s.setHeaders(w)
+	switch f.Code {
+	case http.StatusBadGateway:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = w.Write([]byte("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n"))
-		return
-	case Internal:
-		writeError(w, http.StatusInternalServerError, "internal", "Internal server error")
-		return
-	case TruncatedJSON:
-		truncate = true
-	case Delay:
-		t := time.NewTimer(fault.Delay)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	case http.StatusTooManyRequests:
+		writeError(w, f.Code, "too_many_requests", "Too many requests")
+	case http.StatusBadRequest:
+		writeError(w, f.Code, "validation", "Wrong format of request")
+	case http.StatusUnauthorized:
+		writeError(w, f.Code, "authentication", "Invalid access token")
+	case http.StatusForbidden:
+		writeError(w, f.Code, "authorization", "Missing access")
+	case http.StatusServiceUnavailable:
+		writeError(w, f.Code, "service_unavailable", "Service unavailable")
+	default:
+		writeError(w, f.Code, "internal", "Internal server error")
 	}
+}
 
+// serve answers a request as LiveChat does.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.setHeaders(w)
 	if r.Method != http.MethodPost {
 		writeError(w, http.StatusMethodNotAllowed, "validation", "Method not allowed")
 		return
@@ -214,9 +166,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Path {
 	case "/v3.5/agent/action/list_archives":
-		s.listArchives(w, body, truncate)
+		s.listArchives(w, body)
 	case "/v3.5/configuration/action/list_agents":
-		writeJSON(w, s.ds.Agents, truncate)
+		writeJSON(w, s.ds.Agents)
 	case "/v3.5/configuration/action/list_bots":
 		var all bool
 		if raw, ok := body["all"]; ok && json.Unmarshal(raw, &all) != nil {
@@ -229,9 +181,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				bots = append(bots, b)
 			}
 		}
-		writeJSON(w, bots, truncate)
+		writeJSON(w, bots)
 	case "/v3.5/configuration/action/list_groups":
-		writeJSON(w, s.ds.Groups, truncate)
+		writeJSON(w, s.ds.Groups)
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "Unknown action")
 	}
@@ -279,7 +231,7 @@ type pageToken struct {
 	Thread  string    `json:"i"`
 }
 
-func (s *Server) listArchives(w http.ResponseWriter, body map[string]json.RawMessage, truncate bool) {
+func (s *Server) listArchives(w http.ResponseWriter, body map[string]json.RawMessage) {
 	var q pageToken
 	var err error
 	if raw, ok := body["page_id"]; ok {
@@ -360,7 +312,7 @@ func (s *Server) listArchives(w http.ResponseWriter, body map[string]json.RawMes
 		}
 	}
 	s.ds.mu.RUnlock()
-	writeJSON(w, resp, truncate)
+	writeJSON(w, resp)
 }
 
 func firstPage(body map[string]json.RawMessage) (pageToken, error) {

@@ -548,6 +548,7 @@ func (t *txn) deleteDimension(at string, d *sheets.DeleteDimensionRequest) *apiE
 	for i, row := range s.Rows {
 		if lo := g.StartIndex; lo < int64(len(row)) {
 			hi := min(end, int64(len(row)))
+			row = s.row(int64(i))
 			s.Rows[i] = append(row[:lo], row[hi:]...)
 		}
 	}
@@ -589,7 +590,7 @@ func (t *txn) insertDimension(at string, d *sheets.InsertDimensionRequest) *apiE
 		s.ColCount += n
 		for i, row := range s.Rows {
 			if lo := g.StartIndex; lo < int64(len(row)) {
-				s.Rows[i] = append(row[:lo], append(make([]Cell, n), row[lo:]...)...)
+				s.Rows[i] = append(row[:lo:lo], append(make([]Cell, n), row[lo:]...)...) // a new row: the old may be shared
 			}
 		}
 	default:

@@ -11,11 +11,11 @@
 //
 // Test hooks read a tab as typed cells or display strings, type into cells like a user,
 // play people editing between a client's requests (OnRequest with SortRows, InsertRows,
-// DeleteRows, InsertColumns — stopped by protected ranges unless done as the Owner), inject
-// 429 / 5xx faults, including a request applied and then answered 500 (FailAfterApply),
-// simulate the per-minute write quota and count requests. Open keeps the state in a
-// directory (a JSON snapshot, plus a copy of each spreadsheet written by an exporter: the
-// CLI's devstack writes .xlsx files).
+// DeleteRows, InsertColumns — stopped by protected ranges unless done as the Owner) and
+// simulate the per-minute write quota. Faults and request counts are a fakeapi.Control's
+// (Inject, Requests): a Status fault answers Google's error JSON, and an AfterApply fault
+// applies a write, then answers its error. Snapshot, Restore, Tabs and WithOnChange let a
+// store keep the state (the CLI's devstack saves a JSON snapshot and an .xlsx per spreadsheet).
 package sheetsfake
 
 import (
@@ -29,6 +29,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"supportsync.dev/shared/fakeapi"
 )
 
 // NumberFormat is a cell's number format, as in the API (type DATE_TIME, NUMBER, TEXT, …).
@@ -66,27 +68,46 @@ type sheet struct {
 	Rows     [][]Cell `json:"rows,omitempty"`
 	// Protected are the tab's protected ranges (see protect.go).
 	Protected []protection `json:"protected,omitempty"`
+
+	// owned, in a transaction's copy, holds the rows (by their first cell) the copy may write
+	// in place; the others are shared with the committed tab and are copied before a write.
+	// nil (a committed tab, written only under the Fake's lock) means every row.
+	owned map[*Cell]bool
 }
 
+// clone returns a copy a transaction may change: the rows are shared until written (row), so
+// a request costs what it touches, not what the tab holds, as with the real API.
 func (s *sheet) clone() *sheet {
 	c := *s
 	c.Protected = append([]protection(nil), s.Protected...)
-	c.Rows = make([][]Cell, len(s.Rows))
-	for i, r := range s.Rows {
-		c.Rows[i] = append([]Cell(nil), r...)
-	}
+	c.Rows = append([][]Cell(nil), s.Rows...)
+	c.owned = map[*Cell]bool{}
 	return &c
 }
 
-// cell returns a pointer to the stored cell at (r, c), growing the storage.
-func (s *sheet) cell(r, c int64) *Cell {
+// row returns the stored row r, growing the storage, ready to be written in place.
+func (s *sheet) row(r int64) []Cell {
 	for int64(len(s.Rows)) <= r {
 		s.Rows = append(s.Rows, nil)
 	}
 	row := s.Rows[r]
-	if int64(len(row)) <= c {
-		row = append(row, make([]Cell, c+1-int64(len(row)))...)
+	if s.owned != nil && len(row) > 0 && !s.owned[&row[0]] {
+		row = append(make([]Cell, 0, len(row)), row...)
 		s.Rows[r] = row
+		s.owned[&row[0]] = true
+	}
+	return row
+}
+
+// cell returns a pointer to the stored cell at (r, c), growing the storage.
+func (s *sheet) cell(r, c int64) *Cell {
+	row := s.row(r)
+	if int64(len(row)) <= c {
+		row = append(row[:len(row):len(row)], make([]Cell, c+1-int64(len(row)))...)
+		s.Rows[r] = row
+		if s.owned != nil {
+			s.owned[&row[0]] = true
+		}
 	}
 	return &row[c]
 }
@@ -164,41 +185,35 @@ func WithQuota(perMinute int) Option { return func(f *Fake) { f.quota = perMinut
 // WithClock sets the clock of the quota simulation (default time.Now).
 func WithClock(now func() time.Time) Option { return func(f *Fake) { f.now = now } }
 
-// WithDebounce sets how long after a write the snapshot and the exported copies are written
-// (default 1 s; Open only).
-func WithDebounce(d time.Duration) Option { return func(f *Fake) { f.debounce = d } }
+// The names a Fake gives requests, for Requests and fakeapi.Fault.Match: every request is
+// named Reads (a GET) or Writes (any other method), and by its API method
+// ("spreadsheets.get", "spreadsheets.values.append", …; see Call.Method).
+const (
+	Reads  = "read"
+	Writes = "write"
+)
 
-// Fake is the Sheets API server, an http.Handler. It is safe for concurrent use.
+// Fake is the Sheets API server, an http.Handler. It is safe for concurrent use. Its
+// fakeapi.Control takes injected faults and counts requests by the names above.
 type Fake struct {
+	fakeapi.Control
+
 	mu         sync.Mutex
 	books      map[string]*book
 	autoCreate bool
 	tz         string
-	faults     []int
-	applied    []int // write faults answered after the request was applied
 	hook       func(Call)
 	calls      atomic.Int64
 	nextProtID int64
 	quota      int
 	now        func() time.Time
 	used       map[string][]time.Time // quota window per client and kind
-
-	reads, writes atomic.Int64
-
-	// persistence (Open)
-	dir       string
-	export    Exporter
-	exportExt string
-	debounce  time.Duration
-	dirty     map[string]bool
-	timer     *time.Timer
-	saveErr   error
+	onChange   func(spreadsheetID string)
 }
 
 // New returns an in-memory Fake.
 func New(opts ...Option) *Fake {
-	f := &Fake{books: map[string]*book{}, tz: "America/Halifax", now: time.Now, used: map[string][]time.Time{},
-		debounce: time.Second, dirty: map[string]bool{}}
+	f := &Fake{books: map[string]*book{}, tz: "America/Halifax", now: time.Now, used: map[string][]time.Time{}}
 	for _, o := range opts {
 		o(f)
 	}
@@ -225,28 +240,33 @@ func NewServer(opts ...Option) *Server {
 	return &Server{Fake: f, URL: hs.URL, hs: hs}
 }
 
-// Close stops the server and closes the Fake.
-func (s *Server) Close() error {
-	s.hs.Close()
-	return s.Fake.Close()
-}
+// Close stops the server.
+func (s *Server) Close() { s.hs.Close() }
 
-// Fail makes the next n requests fail with the HTTP status code: 429 answers
-// RESOURCE_EXHAUSTED, 500 INTERNAL, 503 UNAVAILABLE, like the real API.
-func (f *Fake) Fail(n, code int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.faults = append(f.faults, code)
+// Inject queues a fault (fakeapi.Control.Inject). An AfterApply fault without a Match
+// waits for the next write: a read changes nothing to apply.
+func (f *Fake) Inject(ft fakeapi.Fault) {
+	if ft.Answer == fakeapi.AfterApply && ft.Match == "" {
+		ft.Match = Writes
 	}
+	f.Control.Inject(ft)
 }
 
-// Requests returns how many read (GET) and write requests the Fake has received, failed ones
-// included.
-func (f *Fake) Requests() (reads, writes int64) { return f.reads.Load(), f.writes.Load() }
-
-// ResetRequests sets the request counters to zero.
-func (f *Fake) ResetRequests() { f.reads.Store(0); f.writes.Store(0) }
+// writeFault answers an injected fault's status in Google's JSON error shape; a 429 is the
+// write quota's, with Retry-After.
+func (f *Fake) writeFault(w http.ResponseWriter, ft fakeapi.Fault) {
+	e := errorf(ft.Code, "injected fault")
+	switch {
+	case ft.Code == http.StatusTooManyRequests:
+		e = errorf(429, "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user' of service 'sheets.googleapis.com' (injected)")
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", "1")
+		}
+	case ft.Answer == fakeapi.AfterApply:
+		e = errorf(ft.Code, "injected fault after the request was applied")
+	}
+	writeErr(w, e)
+}
 
 // apiError is an error answered in Google's JSON shape.
 type apiError struct {
@@ -296,12 +316,18 @@ const prefix = "/v4/spreadsheets/"
 // ServeHTTP answers one Sheets API request.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	read := r.Method == http.MethodGet
-	if read {
-		f.reads.Add(1)
-	} else {
-		f.writes.Add(1)
-	}
 	f.runHook(r, read)
+	class := Writes
+	if read {
+		class = Reads
+	}
+	f.Serve(w, r, []string{class, methodOf(r)}, f.writeFault, func(w http.ResponseWriter, r *http.Request) {
+		f.serve(w, r, read)
+	})
+}
+
+// serve answers a request as the API does.
+func (f *Fake) serve(w http.ResponseWriter, r *http.Request, read bool) {
 	if e := f.admit(r, read); e != nil {
 		if e.Code == 429 {
 			w.Header().Set("Retry-After", "1")
@@ -371,25 +397,13 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, e)
 		return
 	}
-	if code := f.appliedFault(read); code != 0 {
-		writeErr(w, errorf(code, "injected fault after the request was applied"))
-		return
-	}
 	writeJSON(w, http.StatusOK, v)
 }
 
-// admit applies injected faults and the quota.
+// admit applies the quota.
 func (f *Fake) admit(r *http.Request, read bool) *apiError {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.faults) > 0 {
-		code := f.faults[0]
-		f.faults = f.faults[1:]
-		if code == 429 {
-			return errorf(429, "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user' of service 'sheets.googleapis.com' (injected)")
-		}
-		return errorf(code, "injected fault")
-	}
 	if f.quota <= 0 {
 		return nil
 	}
@@ -641,7 +655,7 @@ func newSheetID(b *book) int64 {
 	}
 }
 
-// Serve starts an existing Fake (from Open, say) on a local port.
+// Serve starts an existing Fake on a local port.
 func Serve(f *Fake) *Server {
 	hs := httptest.NewServer(f)
 	return &Server{Fake: f, URL: hs.URL, hs: hs}

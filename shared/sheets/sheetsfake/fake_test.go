@@ -3,13 +3,14 @@ package sheetsfake_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"fmt"
 	"testing"
 	"time"
 
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/api/sheets/v4"
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/sheets/sheetsfake"
 )
 
@@ -96,7 +97,7 @@ func TestFaultsAndQuota(t *testing.T) {
 	srv := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("s"), sheetsfake.WithQuota(2), sheetsfake.WithClock(func() time.Time { return now }))
 	defer srv.Close()
 	svc := client(t, srv)
-	srv.Fail(1, 503)
+	srv.Inject(fakeapi.Fault{Code: 503})
 	_, err := svc.Spreadsheets.Get("s").Do()
 	var ge *googleapi.Error
 	if !errors.As(err, &ge) || ge.Code != 503 {
@@ -119,27 +120,21 @@ func TestFaultsAndQuota(t *testing.T) {
 	if err := write(); err != nil {
 		t.Fatalf("write after the minute: %v", err)
 	}
-	if r, w := srv.Requests(); r != 1 || w != 4 {
+	if r, w := srv.Requests(sheetsfake.Reads), srv.Requests(sheetsfake.Writes); r != 1 || w != 4 {
 		t.Errorf("counted %d reads, %d writes; want 1, 4", r, w)
 	}
 }
 
-// TestOpenPersistsAndExports: the state survives a reopen, and the exporter gets each changed
-// spreadsheet's tabs (trimmed to the data) on Close.
-func TestOpenPersistsAndExports(t *testing.T) {
-	dir := t.TempDir()
-	var exported []sheetsfake.Tab
-	var path string
-	export := func(p string, tabs []sheetsfake.Tab) error { path, exported = p, tabs; return nil }
-	f, err := sheetsfake.Open(dir, sheetsfake.AutoCreate(), sheetsfake.WithDebounce(time.Hour), sheetsfake.WithExport("xlsx", export))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := sheetsfake.Serve(f)
-	defer hs.Close()
-	svc := client(t, hs)
+// TestSnapshotRestoreAndTabs: a client's write and a person's edit are reported to the
+// change hook; Tabs copies the tabs trimmed to the data; a Snapshot restored into a new Fake
+// shows the same sheet; a bad snapshot is refused.
+func TestSnapshotRestoreAndTabs(t *testing.T) {
+	var changes []string
+	srv := sheetsfake.NewServer(sheetsfake.AutoCreate(), sheetsfake.WithOnChange(func(id string) { changes = append(changes, id) }))
+	defer srv.Close()
+	svc := client(t, srv)
 	serial := 46082.5 // 2026-03-01 12:00:00
-	_, err = svc.Spreadsheets.BatchUpdate("book", &sheets.BatchUpdateSpreadsheetRequest{Requests: []*sheets.Request{
+	_, err := svc.Spreadsheets.BatchUpdate("book", &sheets.BatchUpdateSpreadsheetRequest{Requests: []*sheets.Request{
 		{UpdateCells: &sheets.UpdateCellsRequest{Start: &sheets.GridCoordinate{}, Fields: "userEnteredValue,userEnteredFormat.numberFormat",
 			Rows: []*sheets.RowData{{Values: []*sheets.CellData{
 				{UserEnteredValue: &sheets.ExtendedValue{StringValue: str("=1+1")}},
@@ -150,26 +145,80 @@ func TestOpenPersistsAndExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if exported != nil {
-		t.Error("exported before the debounce or Close")
-	}
-	if err := f.Close(); err != nil {
+	if _, err := svc.Spreadsheets.Get("book").Do(); err != nil {
 		t.Fatal(err)
 	}
-	if path != filepath.Join(dir, "book.xlsx") || len(exported) != 1 || len(exported[0].Rows) != 1 {
-		t.Fatalf("exported %s: %+v", path, exported)
+	if len(changes) != 1 || changes[0] != "book" {
+		t.Fatalf("changes %q after one write and one read, want [book]", changes)
 	}
-	row := exported[0].Rows[0]
-	if exported[0].Title != "Sheet1" || len(row) < 2 || row[0].Value != "=1+1" || row[1].Value != serial || row[1].Format.Type != "DATE_TIME" {
-		t.Errorf("exported row %+v", row)
+	if err := srv.SetCell("book", "Sheet1", "C1", "note"); err != nil || len(changes) != 2 {
+		t.Fatalf("a person's edit: %v, changes %q", err, changes)
 	}
 
-	again, err := sheetsfake.Open(dir)
+	tabs, ok := srv.Tabs("book")
+	if !ok || len(tabs) != 1 || len(tabs[0].Rows) != 1 {
+		t.Fatalf("tabs %+v, %v", tabs, ok)
+	}
+	row := tabs[0].Rows[0]
+	if tabs[0].Title != "Sheet1" || len(row) < 3 || row[0].Value != "=1+1" || row[1].Value != serial || row[1].Format.Type != "DATE_TIME" || row[2].Value != "note" {
+		t.Errorf("tab row %+v", row)
+	}
+	row[2].Value = "changed in the copy"
+	if d, _ := srv.Display("book", "Sheet1"); d[0][2] != "note" {
+		t.Error("Tabs shares its rows with the Fake")
+	}
+	if _, ok := srv.Tabs("nothing"); ok {
+		t.Error("Tabs of an unknown spreadsheet")
+	}
+
+	snap, err := srv.Snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
+	again := sheetsfake.New()
+	if err := again.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
 	d, err := again.Display("book", "Sheet1")
-	if err != nil || len(d) != 1 || d[0][1] != "2026-03-01 12:00:00" {
-		t.Errorf("after reopening: %v, %v", d, err)
+	if err != nil || len(d) != 1 || d[0][1] != "2026-03-01 12:00:00" || d[0][2] != "note" {
+		t.Errorf("restored: %v, %v", d, err)
+	}
+	for _, bad := range []string{`{"book":`, `{"book":null}`, `[]`} {
+		if err := sheetsfake.New().Restore([]byte(bad)); err == nil {
+			t.Errorf("Restore(%s) accepted", bad)
+		}
+	}
+}
+
+// TestFailedBatchLeavesRowsUnchanged: a transaction shares the tab's rows until it writes them;
+// a batch that writes existing cells (values, formats, columns deleted or inserted) and then
+// fails leaves every row as it was.
+func TestFailedBatchLeavesRowsUnchanged(t *testing.T) {
+	bad := &sheets.Request{DeleteDimension: &sheets.DeleteDimensionRequest{Range: &sheets.DimensionRange{SheetId: 999, Dimension: "ROWS", EndIndex: 1}}}
+	tests := map[string]*sheets.Request{
+		"updateCells": {UpdateCells: &sheets.UpdateCellsRequest{Start: &sheets.GridCoordinate{RowIndex: 1}, Fields: "userEnteredValue",
+			Rows: []*sheets.RowData{{Values: []*sheets.CellData{{UserEnteredValue: &sheets.ExtendedValue{StringValue: str("x")}}}}}}},
+		"repeatCell": {RepeatCell: &sheets.RepeatCellRequest{Range: &sheets.GridRange{StartRowIndex: 0, EndRowIndex: 3},
+			Cell: &sheets.CellData{UserEnteredValue: &sheets.ExtendedValue{StringValue: str("y")}}, Fields: "userEnteredValue"}},
+		"delete a column": {DeleteDimension: &sheets.DeleteDimensionRequest{Range: &sheets.DimensionRange{Dimension: "COLUMNS", StartIndex: 0, EndIndex: 1}}},
+		"insert a column": {InsertDimension: &sheets.InsertDimensionRequest{Range: &sheets.DimensionRange{Dimension: "COLUMNS", StartIndex: 1, EndIndex: 2}}},
+	}
+	for name, req := range tests {
+		t.Run(name, func(t *testing.T) {
+			srv := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("s"))
+			defer srv.Close()
+			for _, a1 := range []string{"A1", "B1", "C1", "A2", "B2", "C2", "A3", "B3", "C3"} {
+				srv.SetCell("s", "Sheet1", a1, "v"+a1)
+			}
+			before, _ := srv.Display("s", "Sheet1")
+			_, err := client(t, srv).Spreadsheets.BatchUpdate("s", &sheets.BatchUpdateSpreadsheetRequest{Requests: []*sheets.Request{req, bad}}).Do()
+			var ge *googleapi.Error
+			if !errors.As(err, &ge) || ge.Code != 400 {
+				t.Fatalf("err = %v, want a 400", err)
+			}
+			if after, _ := srv.Display("s", "Sheet1"); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("Sheet1 = %q after a failed batch, want %q", after, before)
+			}
+		})
 	}
 }

@@ -288,30 +288,6 @@ func methodOf(r *http.Request) string {
 	return "spreadsheets.get"
 }
 
-// FailAfterApply makes the next n write requests take effect and then answer the HTTP status
-// code (500, 503, …), as when the API applied a request and its answer was lost.
-func (f *Fake) FailAfterApply(n, code int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.applied = append(f.applied, code)
-	}
-}
-
-func (f *Fake) appliedFault(read bool) int {
-	if read {
-		return 0
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.applied) == 0 {
-		return 0
-	}
-	code := f.applied[0]
-	f.applied = f.applied[1:]
-	return code
-}
-
 // ErrProtected is returned by a person's edit that a protected range forbids.
 var ErrProtected = errors.New("sheetsfake: the range is protected")
 

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/sheets/v4"
+	"supportsync.dev/shared/fakeapi"
 	"supportsync.dev/shared/sheets/sheetsfake"
 )
 
@@ -73,7 +74,7 @@ func TestFailAfterApply(t *testing.T) {
 	srv := sheetsfake.NewServer(sheetsfake.WithSpreadsheet("s"))
 	defer srv.Close()
 	svc := client(t, srv)
-	srv.FailAfterApply(1, 500)
+	srv.Inject(fakeapi.Fault{Answer: fakeapi.AfterApply, Code: 500})
 	_, err := svc.Spreadsheets.BatchUpdate("s", &sheets.BatchUpdateSpreadsheetRequest{Requests: []*sheets.Request{
 		{AppendCells: &sheets.AppendCellsRequest{SheetId: 0, Fields: "userEnteredValue",
 			Rows: []*sheets.RowData{{Values: []*sheets.CellData{{UserEnteredValue: &sheets.ExtendedValue{StringValue: str("x")}}}}}}},

@@ -645,9 +645,9 @@ func (f *Fake) valuesClear(id, rng string, r *http.Request) (any, *apiError) {
 		}
 		p.r1, p.c1 = min(p.r1, p.s.RowCount), min(p.c1, p.s.ColCount)
 		for i := p.r0; i < p.r1 && i < int64(len(p.s.Rows)); i++ {
-			for j := p.c0; j < p.c1 && j < int64(len(p.s.Rows[i])); j++ {
-				c := &p.s.Rows[i][j]
-				c.Value, c.Formula = nil, false
+			row := p.s.row(i)
+			for j := p.c0; j < p.c1 && j < int64(len(row)); j++ {
+				row[j].Value, row[j].Formula = nil, false
 			}
 		}
 		return map[string]any{"spreadsheetId": id, "clearedRange": p.String()}, nil
