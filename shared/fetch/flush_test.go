@@ -136,7 +136,7 @@ func ticketIDs(t *testing.T) func(json.RawMessage) []string {
 // the final page holds only the last window's pages.
 func TestLimitedRunFlushesBeforeEachLimiterWait(t *testing.T) {
 	const perWindow, window, tickets = 10, 2 * time.Second, 2000
-	hs := hubspotfake.NewTestServer(hubspotfake.Generate(3, tickets, time.Now()), hubspotfake.WithToken("tok"),
+	hs := hubspotfake.NewTestServer(hubspotfake.Fixture(3, tickets, time.Now()), hubspotfake.WithToken("tok"),
 		hubspotfake.WithLimits(perWindow, 0), hubspotfake.WithLimitWindow(window))
 	t.Cleanup(hs.Close)
 	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken("tok"),
@@ -279,7 +279,7 @@ func TestSlowSourceFlushesByAge(t *testing.T) {
 // those waits ends a burst, and the run's pages make one batch instead of one batch per page.
 func TestSpacedPacingDoesNotMakeABatchPerPage(t *testing.T) {
 	const tickets = 300
-	hs := hubspotfake.NewTestServer(hubspotfake.Generate(3, tickets, time.Now()), hubspotfake.WithToken("tok"))
+	hs := hubspotfake.NewTestServer(hubspotfake.Fixture(3, tickets, time.Now()), hubspotfake.WithToken("tok"))
 	t.Cleanup(hs.Close)
 	c, err := hubspot.NewClient(hubspot.WithBaseURL(hs.URL), hubspot.WithToken("tok"),
 		hubspot.WithLimits(1, 0), hubspot.WithLimitWindow(1100*time.Millisecond))

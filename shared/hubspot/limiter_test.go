@@ -98,7 +98,7 @@ func TestFakeLimiterAnswers429(t *testing.T) {
 // free), nothing with the limits off, and asking does not change what the next request waits.
 func TestNextWaitForecastsThePacer(t *testing.T) {
 	const window = 600 * time.Millisecond
-	ds := hubspotfake.Generate(1, 20, now)
+	ds := hubspotfake.Fixture(1, 20, now)
 	c, _ := setup(t, ds, nil, hubspot.WithLimits(5, 2), hubspot.WithLimitWindow(window))
 	full, incr := hubspot.NewFullCursor(time.Time{}), hubspot.NewIncrementalCursor(now.Add(-time.Hour), now)
 	for i := range 5 {
