@@ -306,7 +306,7 @@ func BenchmarkUpsertInto400k(b *testing.B) {
 func BenchmarkBatchInto400k(b *testing.B) {
 	const batch = 5_000
 	for _, n := range []int{0, 400_000} {
-		for _, kind := range []string{"new", "update"} {
+		for _, kind := range []string{"new", "changed", "unchanged"} {
 			b.Run(fmt.Sprintf("rows=%d/%s", n, kind), func(b *testing.B) {
 				b.Setenv(helperWideEnv, "1")
 				ctx := context.Background()
@@ -317,12 +317,13 @@ func BenchmarkBatchInto400k(b *testing.B) {
 				sink := sheets.New(svc, sheetID, halifax, sheets.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 				base := at(benchBase)
 				next := n
+				version := 0 // a changed batch rewrites a number in every record
 				rows := func(from int) []table.Row {
 					out := make([]table.Row, 0, batch)
 					for i := from; i < from+batch; i++ {
 						started := base.Add(-time.Duration(i%500_000) * time.Minute)
 						out = append(out, table.Row{table.TextCell(fmt.Sprintf("T%08d", i)), table.TextCell(fmt.Sprintf("C%08d", i)),
-							table.TimeCell(started), table.TimeCell(started.Add(15 * time.Minute)), table.NumberCell(14.4),
+							table.TimeCell(started), table.TimeCell(started.Add(15 * time.Minute)), table.NumberCell(14.4 + float64(version)),
 							table.TextCell("Sales"), table.TextCell("Bot → Human"), table.TextCell("Wynn AI"), table.TextCell("Richie"),
 							table.BoolCell(true), table.NumberCell(12), table.NumberCell(95), table.NumberCell(9), table.NumberCell(7),
 							table.TextCell("good"), table.TextCell("Thanks, that fixed it"), table.TextCell("billing,refund"),
@@ -353,6 +354,9 @@ func BenchmarkBatchInto400k(b *testing.B) {
 						total += land(next)
 						next += batch
 					} else {
+						if kind == "changed" {
+							version++
+						}
 						total += land(n) // the first batch's records, which exist
 					}
 				}

@@ -513,13 +513,7 @@ func snapshotKeys(resp *sheets.BatchUpdateSpreadsheetResponse) []any {
 			for i := int64(len(out)); i < gd.StartRow; i++ {
 				out = append(out, nil)
 			}
-			for _, rd := range gd.RowData {
-				var v any
-				if rd != nil && len(rd.Values) > 0 && rd.Values[0] != nil {
-					v = extValue(rd.Values[0].UserEnteredValue)
-				}
-				out = append(out, v)
-			}
+			out = append(out, columnOf(gd)...)
 		}
 		return out
 	}

@@ -127,15 +127,14 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 		keyless := map[int64]keylessRow{}
 		torn := false
 		checked := lay != nil // the kept layout is checked: plan from its index
+		abort := func(err error) (Result, error) { k.close(ctx, w); return res, err }
 		if lay != nil {
 			header, marker, got, err := k.readProbe(ctx, s, pr)
-			if err != nil {
-				k.close(ctx, w)
-				return res, err
+			if err == nil {
+				err = checkHeader(s, header)
 			}
-			if err := checkHeader(s, header); err != nil {
-				k.close(ctx, w)
-				return res, err
+			if err != nil {
+				return abort(err)
 			}
 			if why := lay.check(k.marker, marker, pr, got); why != nil {
 				k.log.InfoContext(ctx, "sheets: the tab changed since the last batch; reading the key column", "tab", s.Tab, "reason", why.Error())
@@ -151,18 +150,14 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 		if lay == nil {
 			var header []any
 			header, keys, err = k.readKeys(ctx, s, w, p.wide)
-			if err != nil {
-				k.close(ctx, w)
-				return res, err
+			if err == nil {
+				err = checkHeader(s, header)
 			}
-			if err := checkHeader(s, header); err != nil {
-				k.close(ctx, w)
-				return res, err
+			if err == nil {
+				keyless, torn, err = k.keylessRows(ctx, s, w, blanks(keys))
 			}
-			keyless, torn, err = k.keylessRows(ctx, s, w, blanks(keys))
 			if err != nil {
-				k.close(ctx, w)
-				return res, err
+				return abort(err)
 			}
 			lay = newLayout(keys, k.now())
 		}

@@ -79,10 +79,9 @@ var (
 	wantProjectRoles = map[string][]string{"widgetapi": {"roles/datastore.viewer"}}
 	// publicFunctions are the functions browsers reach (public ingress, allUsers invoker).
 	publicFunctions = []string{"widgetapi"}
-	// platformEnv are variables the platform or the local tooling set, never Terraform (GOGC:
-	// an operator's override of the process function's own GC target).
+	// platformEnv are variables the platform or the local tooling set, never Terraform.
 	platformEnv = []string{"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION", "FUNCTION_TARGET",
-		"PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "SHEETS_API_ENDPOINT", "GOGC"}
+		"PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "SHEETS_API_ENDPOINT"}
 )
 
 // testVars are values for the root variables that have no default.

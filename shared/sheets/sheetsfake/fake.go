@@ -101,9 +101,12 @@ func (s *sheet) row(r int64) []Cell {
 
 // cell returns a pointer to the stored cell at (r, c), growing the storage.
 func (s *sheet) cell(r, c int64) *Cell {
-	row := s.row(r)
+	row := s.row(r) // owned now, unless empty
 	if int64(len(row)) <= c {
-		row = append(row[:len(row):len(row)], make([]Cell, c+1-int64(len(row)))...)
+		if len(row) == 0 && cap(row) > 0 {
+			row = nil // an empty slice may share its array with the committed tab
+		}
+		row = append(row, make([]Cell, c+1-int64(len(row)))...)
 		s.Rows[r] = row
 		if s.owned != nil {
 			s.owned[&row[0]] = true
