@@ -122,6 +122,46 @@ func (e *encoder) cell(c table.Cell, col int) *sheets.CellData {
 	return cd
 }
 
+// raw encodes one row as the values API takes it with RAW: the same cells as row, each as its
+// JSON value (nil for an empty cell). It counts no truncation (see truncations).
+func (e *encoder) raw(r table.Row) []any {
+	out := make([]any, len(e.kinds))
+	for i := range out {
+		var c table.Cell
+		if i < len(r) {
+			c = r[i]
+		}
+		switch c.Kind {
+		case table.Text:
+			s := c.S
+			if len(s) > MaxCellChars && utf16Len(s) > MaxCellChars {
+				s = truncate(s, MaxCellChars)
+			}
+			out[i] = s
+		case table.Number:
+			if !math.IsNaN(c.N) && !math.IsInf(c.N, 0) {
+				out[i] = c.N
+			}
+		case table.Bool:
+			out[i] = c.B
+		case table.DateTime:
+			out[i] = Serial(c.T)
+		}
+	}
+	return out
+}
+
+// truncations counts the texts of r that a write cuts to MaxCellChars.
+func (e *encoder) truncations(r table.Row) int {
+	n := 0
+	for i, c := range r {
+		if i < len(e.kinds) && c.Kind == table.Text && len(c.S) > MaxCellChars && utf16Len(c.S) > MaxCellChars {
+			n++
+		}
+	}
+	return n
+}
+
 // utf16Len is the length of s in UTF-16 code units, how the API counts characters.
 func utf16Len(s string) int {
 	n := 0

@@ -40,7 +40,7 @@ func BenchmarkEncode(b *testing.B) {
 	values := make([][]any, len(rows))
 	for i, r := range rows {
 		typed[i] = enc.row(r)
-		values[i] = rawRow(typed[i])
+		values[i] = enc.raw(r)
 	}
 	bodies := map[string]any{
 		"typed": &sheets.BatchUpdateSpreadsheetRequest{Requests: []*sheets.Request{{AppendCells: &sheets.AppendCellsRequest{

@@ -51,7 +51,7 @@ func (k *Sink) appendNew(ctx context.Context, s table.Schema, id int64, w *windo
 	for _, part := range k.valueChunks(p, news, ncols) {
 		vals := make([][]any, len(part))
 		for i, key := range part {
-			vals[i] = rawRow(p.want[key])
+			vals[i] = p.raw(key)
 		}
 		var resp *sheets.AppendValuesResponse
 		err := k.callRetrying(ctx, true, "spreadsheets.values.append", unapplied, func() (err error) {
@@ -227,7 +227,7 @@ func (k *Sink) valueChunks(p *pending, news []string, ncols int) [][]string {
 	var out [][]string
 	start, cells, bytes := 0, 0, 0
 	for i, key := range news {
-		b := rawBytes(p.want[key])
+		b := rawBytes(p.src[key])
 		if i > start && (cells+ncols > k.maxCells || bytes+b > k.maxBytes) {
 			out = append(out, news[start:i])
 			start, cells, bytes = i, 0, 0
@@ -241,25 +241,13 @@ func (k *Sink) valueChunks(p *pending, news []string, ncols int) [][]string {
 	return out
 }
 
-// rawRow is an encoded row as the values API takes it with RAW: each cell's value as its JSON
-// type (nil for an empty cell).
-func rawRow(rd *sheets.RowData) []any {
-	out := make([]any, len(rd.Values))
-	for i, cd := range rd.Values {
-		if cd != nil {
-			out[i] = extValue(cd.UserEnteredValue)
-		}
-	}
-	return out
-}
-
 // rawBytes is an upper estimate of a row's JSON size as values.
-func rawBytes(rd *sheets.RowData) int {
+func rawBytes(r table.Row) int {
 	n := 2
-	for _, cd := range rd.Values {
+	for _, c := range r {
 		n += 25
-		if cd != nil && cd.UserEnteredValue != nil && cd.UserEnteredValue.StringValue != nil {
-			n += jsonLen(*cd.UserEnteredValue.StringValue)
+		if c.Kind == table.Text {
+			n += jsonLen(c.S)
 		}
 	}
 	return n

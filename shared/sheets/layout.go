@@ -189,19 +189,18 @@ func (l *layout) check(marker string, gotMarker []any, p probe, got [][][]any) e
 // would write (as read with UNFORMATTED_VALUE: texts, numbers, date serials, booleans). Those
 // rows need no write: a full run of an account whose records mostly did not change writes only
 // the ones that did. got is what readProbe read for p (checked).
-func unchanged(p probe, got [][][]any, want map[string]*sheets.RowData) []string {
+func unchanged(p probe, got [][][]any, want *pending) []string {
 	var out []string
 	for i, cols := range got {
 		if i == 0 {
 			continue // the tail check reads the key column only
 		}
 		for j, key := range p.want[i] {
-			rd, ok := want[key]
-			if !ok || key == "" {
+			if _, ok := want.want[key]; !ok || key == "" {
 				continue
 			}
 			same := true
-			for c, w := range rawRow(rd) {
+			for c, w := range want.raw(key) {
 				var v any
 				if c < len(cols) && j < len(cols[c]) {
 					v = cols[c][j]

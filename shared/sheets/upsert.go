@@ -51,8 +51,13 @@ func (k *Sink) Upsert(ctx context.Context, s table.Schema, rows []table.Row, rem
 
 // pending is what an Upsert still has to write, across rounds.
 type pending struct {
-	want    map[string]*sheets.RowData // key -> the record's contract cells
-	order   []string                   // want's keys in input order (new rows keep it)
+	// want holds the records still to write: key -> the record's contract cells as typed
+	// cells, nil until a typed write needs them (typed); src holds the rows (raw encodes them
+	// for an append).
+	want    map[string]*sheets.RowData
+	src     map[string]table.Row
+	enc     *encoder
+	order   []string // want's keys in input order (new rows keep it)
 	removed map[string]bool
 	// restore holds contract cells (columns 1..n-1) to put back by key; reinsert whole rows
 	// to append, by key (see outcome).
@@ -64,6 +69,19 @@ type pending struct {
 	// they are rewritten and counted as inserted.
 	maybeAppended map[string]bool
 }
+
+// typed returns a record's contract cells as typed cells, encoding them once.
+func (p *pending) typed(key string) *sheets.RowData {
+	rd := p.want[key]
+	if rd == nil {
+		rd = p.enc.row(p.src[key])
+		p.want[key] = rd
+	}
+	return rd
+}
+
+// raw returns a record's contract cells as values (RAW).
+func (p *pending) raw(key string) []any { return p.enc.raw(p.src[key]) }
 
 // source says where a planned op comes from, to account for it once it is verified.
 type source struct {
@@ -77,7 +95,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 	var res Result
 	enc := newEncoder(s)
 	p := pending{want: map[string]*sheets.RowData{}, removed: map[string]bool{}, restore: map[string]*sheets.RowData{},
-		maybeAppended: map[string]bool{}}
+		maybeAppended: map[string]bool{}, src: map[string]table.Row{}, enc: enc}
 	for _, key := range remove {
 		p.removed[key] = true
 	}
@@ -93,10 +111,12 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 		}
 		if _, seen := p.want[key]; !seen {
 			p.order = append(p.order, key)
+		} else {
+			res.Truncated -= enc.truncations(p.src[key]) // the last row of a key wins
 		}
-		p.want[key] = enc.row(r)
+		p.want[key], p.src[key] = nil, r
+		res.Truncated += enc.truncations(r)
 	}
-	res.Truncated = enc.truncated
 	if res.Truncated > 0 || res.Skipped > 0 {
 		k.log.WarnContext(ctx, "sheets: upsert warnings", "tab", s.Tab, "truncated_texts", res.Truncated, "rows_without_key", res.Skipped)
 	}
@@ -141,7 +161,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 				lay, checked = nil, false
 			} else {
 				keys = lay.keys // blank rows and duplicates stay until the next full read
-				for _, key := range unchanged(pr, got, p.want) {
+				for _, key := range unchanged(pr, got, &p) {
 					delete(p.want, key)
 					res.Updated++ // as current as an update makes it
 				}
@@ -498,7 +518,7 @@ func (k *Sink) plan(s table.Schema, p pending, keys []string, keyless map[int64]
 		return true
 	}
 	for _, key := range p.order {
-		if rd, ok := p.want[key]; ok && !addUpdate(key, rd, false) {
+		if _, ok := p.want[key]; ok && !addUpdate(key, p.typed(key), false) {
 			return o, ups, adds, removals, nil, false
 		}
 	}
