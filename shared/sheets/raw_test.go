@@ -50,3 +50,31 @@ func TestRawMatchesTyped(t *testing.T) {
 		})
 	}
 }
+
+// TestSameValue: what a read cell must hold for a record to count as unchanged.
+func TestSameValue(t *testing.T) {
+	serial := Serial(time.Date(2026, 3, 8, 2, 30, 15, 0, time.UTC))
+	tests := []struct {
+		name        string
+		read, write any
+		want        bool
+	}{
+		{"same text", "abc", "abc", true},
+		{"other text", "abc", "abd", false},
+		{"text against number", "123", 123.0, false},
+		{"empty text against empty cell", nil, "", true},
+		{"empty cell against nothing", nil, nil, true},
+		{"value against nothing", "x", nil, false},
+		{"same serial", serial, serial, true},
+		{"serial as printed with 15 digits", 46089.1043402778, 46089.104340277775, true},
+		{"one second later", serial + 1.0/86400, serial, false},
+		{"same bool", true, true, true},
+		{"other bool", false, true, false},
+		{"number against text", 5.0, "5", false},
+	}
+	for _, tt := range tests {
+		if got := sameValue(tt.read, tt.write); got != tt.want {
+			t.Errorf("%s: sameValue(%v, %v) = %v, want %v", tt.name, tt.read, tt.write, got, tt.want)
+		}
+	}
+}
