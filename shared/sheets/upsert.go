@@ -124,7 +124,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 	// this call ends cleanly: any error leaves the next batch to read the key column.
 	lay := k.layouts[s.Tab]
 	delete(k.layouts, s.Tab)
-	if lay != nil && (k.now().Sub(lay.taken) >= layoutMaxAge || p.wide) {
+	if lay != nil && k.now().Sub(lay.taken) >= layoutMaxAge {
 		lay = nil
 	}
 	for round := 0; ; round++ {
@@ -188,6 +188,12 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 		// or deleted rows, ends the round.
 		added := 0
 		moved := false
+		// keep keeps the layout for the next batch, unless rows moved in ways it did not follow.
+		keep := func() {
+			if !moved && k.marker != "" {
+				k.layouts[s.Tab] = lay
+			}
+		}
 		// finish appends the new records and ends the window; done reports the call complete.
 		finish := func(news []string) (done bool, err error) {
 			ok, err := k.appendNew(ctx, s, id, &w, lay, &p, &res, news)
@@ -197,9 +203,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 			if len(p.want)+len(p.restore)+len(p.reinsert) > 0 {
 				return false, nil
 			}
-			if !moved {
-				k.layouts[s.Tab] = lay
-			}
+			keep()
 			return true, nil
 		}
 		for {
@@ -219,9 +223,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 				if torn {
 					break // rows are moving: read again to tidy up
 				}
-				if !moved && k.marker != "" {
-					k.layouts[s.Tab] = lay
-				}
+				keep()
 				return res, nil
 			}
 			// Deletions move rows: the chunk that has them is the round's last positional write.
@@ -255,9 +257,7 @@ func (k *Sink) upsert(ctx context.Context, s table.Schema, id int64, rows []tabl
 			}
 			if complete {
 				if !torn && len(p.want)+len(p.restore)+len(p.reinsert) == 0 {
-					if !moved {
-						k.layouts[s.Tab] = lay
-					}
+					keep()
 					return res, nil
 				}
 				break
