@@ -212,10 +212,12 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	}
 	var last error // the last attempt's error, already naming the call
 	err := loop.Do(ctx, func(ctx context.Context, _ int) (httpcall.Verdict, error) {
-		if err := p.wait(ctx); err != nil {
+		ticket, err := p.wait(ctx)
+		if err != nil {
 			return httpcall.Stop, err
 		}
 		v, err := c.attempt(ctx, r, u, reqBody, out)
+		p.answered(ticket)
 		last = err
 		return v, err
 	})

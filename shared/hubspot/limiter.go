@@ -10,21 +10,20 @@ import (
 	"supportsync.dev/shared/httpcall"
 )
 
-// paceSlack stretches the window a little beyond the exact limit (3%, and at least
-// minPaceSlack), so that a request that travels faster than the one n before it never lets n+1
-// requests arrive within one window at the server.
-const (
-	paceSlack    = 0.03
-	minPaceSlack = 50 * time.Millisecond
-)
+// paceSlack is added to the window: the gap between a request's answer and the send of the
+// request n after it, so the server can never count n+1 in one window (see pacer).
+const paceSlack = 50 * time.Millisecond
 
 // pacer keeps requests under "n in any rolling window", the way HubSpot counts them: it
-// remembers when the last n requests were sent and lets the next one go once the oldest of
-// them is a window (plus paceSlack) old. So a run may start with a burst of n, and then goes
-// at n per window: N requests take floor((N-1)/n) windows, which is the floor the limit sets
-// (a token bucket with rate n/window would take N/n windows, nearly a window more on short
-// runs; one with burst n would allow 2n in a window). golang.org/x/time/rate has no rolling
-// window, hence this small ring.
+// remembers the last n requests and lets the next one go once the oldest of them is a window
+// (plus paceSlack) old, counted from when its answer came back. The server counted that
+// request at some instant between its send and its answer, so anchoring on the answer keeps n+1
+// requests out of any window whatever the network's latency does (anchoring on the send needs a
+// margin for latency jitter, 3 % of the window it was, which the floor then pays at every
+// window). So a run may start with a burst of n, and then goes at n per window: N requests take
+// floor((N-1)/n) windows, which is the floor the limit sets (a token bucket with rate n/window
+// would take N/n windows, nearly a window more on short runs; one with burst n would allow 2n
+// in a window). golang.org/x/time/rate has no rolling window, hence this small ring.
 //
 // After a 429 the pacer also holds every caller until the server's window has passed.
 type pacer struct {
@@ -32,7 +31,9 @@ type pacer struct {
 	window time.Duration // including paceSlack
 
 	mu        sync.Mutex
-	sent      []time.Time // send times of the last n requests, oldest at next once full
+	sent      []time.Time // per slot: the send time, then the answer's time; oldest at next once full
+	tickets   []uint64    // per slot: the request that holds it (see answered)
+	issued    uint64
 	next      int
 	holdUntil time.Time
 }
@@ -46,8 +47,7 @@ func newPacer(n float64, window time.Duration) *pacer {
 	}
 	count := max(1, int(math.Floor(n)))
 	w := time.Duration(float64(window) * float64(count) / n)
-	w += max(time.Duration(float64(w)*paceSlack), minPaceSlack)
-	return &pacer{n: count, window: w, sent: make([]time.Time, 0, count)}
+	return &pacer{n: count, window: w + paceSlack, sent: make([]time.Time, 0, count), tickets: make([]uint64, 0, count)}
 }
 
 // hold makes every caller wait at least d from now.
@@ -88,45 +88,64 @@ func (p *pacer) delay(now time.Time) time.Duration {
 	return max(p.earliest(now).Sub(now), 0)
 }
 
-// reserve books the earliest send time allowed at or after now and returns it, unless that
-// time is after limit (a non-zero limit), in which case nothing is booked.
-func (p *pacer) reserve(now, limit time.Time) (time.Time, bool) {
+// reserve books the earliest send time allowed at or after now and returns it with the
+// booking's ticket, unless that time is after limit (a non-zero limit), in which case nothing
+// is booked.
+func (p *pacer) reserve(now, limit time.Time) (time.Time, uint64, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	t := p.earliest(now)
 	if !limit.IsZero() && t.After(limit) {
-		return t, false
+		return t, 0, false
 	}
+	p.issued++
 	if len(p.sent) == p.n {
-		p.sent[p.next] = t
+		p.sent[p.next], p.tickets[p.next] = t, p.issued
 		p.next = (p.next + 1) % p.n
 	} else {
-		p.sent = append(p.sent, t)
+		p.sent, p.tickets = append(p.sent, t), append(p.tickets, p.issued)
 	}
-	return t, true
+	return t, p.issued, true
 }
 
-// wait blocks until a request may be sent. It never sleeps past ctx's deadline: a wait
-// that would is refused at once with context.DeadlineExceeded (and books nothing).
-func (p *pacer) wait(ctx context.Context) error {
+// answered moves a booking to now, when the request's answer (or failure) came back: the
+// request n after it is timed from there. A booking already reused by a later one is left.
+func (p *pacer) answered(ticket uint64) {
+	if p == nil || ticket == 0 {
+		return
+	}
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, tk := range p.tickets {
+		if tk == ticket && now.After(p.sent[i]) {
+			p.sent[i] = now
+		}
+	}
+}
+
+// wait blocks until a request may be sent and returns its booking's ticket, for answered. It
+// never sleeps past ctx's deadline: a wait that would is refused at once with
+// context.DeadlineExceeded (and books nothing).
+func (p *pacer) wait(ctx context.Context) (uint64, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	if p == nil {
-		return nil
+		return 0, nil
 	}
 	now := time.Now()
 	dl, _ := ctx.Deadline()
-	at, ok := p.reserve(now, dl)
+	at, ticket, ok := p.reserve(now, dl)
 	d := at.Sub(now)
 	if !ok {
-		return fmt.Errorf("rate limit wait %s would pass the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded)
+		return 0, fmt.Errorf("rate limit wait %s would pass the deadline: %w", d.Round(time.Millisecond), context.DeadlineExceeded)
 	}
 	if d <= 0 {
-		return nil
+		return ticket, nil
 	}
 	// A cancelled wait keeps its booking: the pacer stays on the safe side.
-	return httpcall.Sleep(ctx, d)
+	return ticket, httpcall.Sleep(ctx, d)
 }
 
 // NextWait returns how long a request sent now would wait for the client's own pacing: the

@@ -2,6 +2,8 @@ package hubspot_test
 
 import (
 	"context"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,5 +147,41 @@ func TestNextWaitForecastsThePacer(t *testing.T) {
 	}
 	if w, p := off.NextWait(false), off.PageWait(full); w != 0 || p != 0 {
 		t.Errorf("limits off: NextWait %s, PageWait %s; want 0", w, p)
+	}
+}
+
+// slowUplink delays the sending of the first request of every twenty, as a network whose
+// latency varies from one request to the next: the server counts a request when it arrives, not when
+// the client sent it.
+type slowUplink struct {
+	n     atomic.Int64
+	delay time.Duration
+}
+
+func (s *slowUplink) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s.n.Add(1)%20 == 1 {
+		time.Sleep(s.delay)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestPacingHoldsWhateverTheLatency: requests whose latency to the server varies by far more
+// than the pacing's margin never exceed the limit as the server counts them, because the next
+// window is timed from the answer of the request a window before (it arrived before its
+// answer), not from its send.
+func TestPacingHoldsWhateverTheLatency(t *testing.T) {
+	ds := hubspotfake.Fixture(1, 20, now)
+	const window = 500 * time.Millisecond
+	c, ts := setup(t, ds,
+		[]hubspotfake.Option{hubspotfake.WithLimits(10, 0), hubspotfake.WithLimitWindow(window)},
+		hubspot.WithLimits(10, 0), hubspot.WithLimitWindow(window), hubspot.WithMaxAttempts(1),
+		hubspot.WithHTTPClient(&http.Client{Transport: &slowUplink{delay: 250 * time.Millisecond}, Timeout: 5 * time.Second}))
+	for i := range 35 {
+		if _, err := c.ListTickets(context.Background(), hubspot.ListQuery{Limit: 1}); err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+	}
+	if n := ts.RateLimited(); n != 0 {
+		t.Errorf("the server rate limited %d requests", n)
 	}
 }
