@@ -15,6 +15,7 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/xuri/excelize/v2 v2.11.1
 	google.golang.org/api v0.312.0
+	google.golang.org/grpc v1.85.0
 	supportsync.dev/functions/fetchchats v0.0.0
 	supportsync.dev/functions/fetchtickets v0.0.0
 	supportsync.dev/functions/process v0.0.0
@@ -70,7 +71,6 @@ require (
 	google.golang.org/genproto v0.0.0-20261012220534-4341edf3f941 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261104224025-d1e00e9f33ab // indirect
-	google.golang.org/grpc v1.85.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
