@@ -309,8 +309,8 @@ func TestCrashBetweenBatches(t *testing.T) {
 	}
 	// A kill inside a Firestore transaction (the ledger's) leaves its locks until the
 	// transaction expires, 60 s idle in Firestore and its emulator: the next process instance
-	// may wait that long before the run moves again (2 of 24 runs here stalled about 60 s and
-	// then completed), so the stall allowed is longer than that.
+	// may wait that long before the run moves again (3 of 27 runs here stalled about 60 s; with
+	// this allowance each then completed), so the stall allowed is longer than that.
 	run, err := WaitRun(ctx, s.Store, runID, 150*time.Second, &syncWriter{t: t})
 	if err != nil {
 		t.Fatal(err)
