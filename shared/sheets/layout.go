@@ -85,17 +85,9 @@ func (l *layout) appended(at int64, keys []string) {
 // the probe's ranges (column-major: got[i][c] is column c of range i).
 func (k *Sink) readProbe(ctx context.Context, s table.Schema, p probe) (header, marker []any, got [][][]any, err error) {
 	ranges := append([]string{quoteTab(s.Tab) + "!1:1", quoteTab(ScratchTab) + "!A1"}, p.ranges...)
-	var resp *sheets.BatchGetValuesResponse
-	err = k.call(ctx, false, "spreadsheets.values.batchGet (layout check)", func() (err error) {
-		resp, err = k.svc.Spreadsheets.Values.BatchGet(k.id).Ranges(ranges...).
-			ValueRenderOption("UNFORMATTED_VALUE").MajorDimension("COLUMNS").Context(ctx).Do()
-		return err
-	})
+	vrs, err := k.batchGet(ctx, "layout check", "COLUMNS", ranges)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	if len(resp.ValueRanges) != len(ranges) {
-		return nil, nil, nil, fmt.Errorf("spreadsheets.values.batchGet: %d ranges answered, %d asked", len(resp.ValueRanges), len(ranges))
 	}
 	first := func(vr *sheets.ValueRange) []any {
 		if len(vr.Values) == 0 {
@@ -103,15 +95,15 @@ func (k *Sink) readProbe(ctx context.Context, s table.Schema, p probe) (header, 
 		}
 		return vr.Values[0]
 	}
-	for _, col := range resp.ValueRanges[0].Values {
+	for _, col := range vrs[0].Values {
 		var v any
 		if len(col) > 0 {
 			v = col[0]
 		}
 		header = append(header, v)
 	}
-	marker = first(resp.ValueRanges[1])
-	for _, vr := range resp.ValueRanges[2:] {
+	marker = first(vrs[1])
+	for _, vr := range vrs[2:] {
 		got = append(got, vr.Values)
 	}
 	return header, marker, got, nil

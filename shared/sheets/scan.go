@@ -39,19 +39,9 @@ func (k *Sink) scan(ctx context.Context, tab string, cols []int, gridRows int64,
 			ranges = append(ranges, fmt.Sprintf("%s!%s%d:%s%d", quoteTab(tab), l, start, l, end))
 		}
 	}
-	var resp *sheets.BatchGetValuesResponse
-	err = k.call(ctx, false, "spreadsheets.values.batchGet", func() (err error) {
-		resp, err = k.svc.Spreadsheets.Values.BatchGet(k.id).Ranges(ranges...).
-			ValueRenderOption("UNFORMATTED_VALUE").DateTimeRenderOption("SERIAL_NUMBER").
-			MajorDimension("COLUMNS").Context(ctx).Do()
-		return err
-	})
+	vrs, err := k.batchGet(ctx, "", "COLUMNS", ranges)
 	if err != nil {
 		return nil, 0, err
-	}
-	vrs := resp.ValueRanges
-	if len(vrs) != len(ranges) {
-		return nil, 0, fmt.Errorf("spreadsheets.values.batchGet: %d ranges answered, %d asked", len(vrs), len(ranges))
 	}
 	for _, col := range vrs[0].Values {
 		var v any
@@ -93,4 +83,28 @@ func (k *Sink) scan(ctx context.Context, tab string, cols []int, gridRows int64,
 		next = base + n
 	}
 	return header, next, nil
+}
+
+// batchGet reads ranges in one spreadsheets.values.batchGet, unformatted (dates as serials), in
+// the given major dimension, and returns one ValueRange per range asked. what names the read in
+// errors and logs.
+func (k *Sink) batchGet(ctx context.Context, what, major string, ranges []string) ([]*sheets.ValueRange, error) {
+	name := "spreadsheets.values.batchGet"
+	if what != "" {
+		name += " (" + what + ")"
+	}
+	var resp *sheets.BatchGetValuesResponse
+	err := k.call(ctx, false, name, func() (err error) {
+		resp, err = k.svc.Spreadsheets.Values.BatchGet(k.id).Ranges(ranges...).
+			ValueRenderOption("UNFORMATTED_VALUE").DateTimeRenderOption("SERIAL_NUMBER").
+			MajorDimension(major).Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(resp.ValueRanges) != len(ranges) {
+		return nil, fmt.Errorf("%s: %d ranges answered, %d asked", name, len(resp.ValueRanges), len(ranges))
+	}
+	return resp.ValueRanges, nil
 }

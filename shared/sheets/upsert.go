@@ -372,12 +372,7 @@ func (k *Sink) keylessRows(ctx context.Context, s table.Schema, w window, rows [
 			ranges = append(ranges, fmt.Sprintf("%s!A%d:%s%d", quoteTab(s.Tab), r+1, last, r+1))
 		}
 	}
-	var resp *sheets.BatchGetValuesResponse
-	err = k.call(ctx, false, "spreadsheets.values.batchGet (keyless rows)", func() (err error) {
-		resp, err = k.svc.Spreadsheets.Values.BatchGet(k.id).Ranges(ranges...).
-			ValueRenderOption("UNFORMATTED_VALUE").MajorDimension("ROWS").Context(ctx).Do()
-		return err
-	})
+	vrs, err := k.batchGet(ctx, "keyless rows", "ROWS", ranges)
 	if err != nil {
 		return nil, false, err
 	}
@@ -402,7 +397,7 @@ func (k *Sink) keylessRows(ctx context.Context, s table.Schema, w window, rows [
 	for _, r := range rows {
 		isKeyless[r] = true
 	}
-	for i, vr := range resp.ValueRanges {
+	for i, vr := range vrs {
 		if block {
 			for j, vals := range vr.Values {
 				if idx := rows[0] + int64(j); isKeyless[idx] {
